@@ -1,0 +1,120 @@
+"""linkage: finds My Number links that point at the wrong person.
+
+>>> import linkage
+>>> result = linkage.audit("residents.csv", bank="bank.csv", insurance="insurance.csv")
+>>> result.findings      # one row per linked record: status, reason, evidence, owner
+>>> result.summary       # counts by source, status and reason
+>>> result.write("out/") # findings.parquet/.csv, report.html, report.xlsx, summary.json
+
+``linkage.normalize`` holds the Japanese-aware keys (kana, kanji variants,
+era dates, addresses, My Number), ``linkage.compare`` the comparison levels.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import compare, normalize
+from .audit import Options, run
+from .errors import InputError
+from .result import AuditResult
+
+__all__ = ["audit", "evaluate", "generate", "AuditResult", "InputError", "normalize", "compare", "__version__"]
+
+try:
+    __version__ = metadata.version("linkage")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+Table = pd.DataFrame | str | os.PathLike[str]
+
+
+def _describe(source: Table | None, frame: pd.DataFrame | None) -> dict[str, Any] | None:
+    if source is None or frame is None:
+        return None
+    from .read import file_digest
+
+    info: dict[str, Any] = {"rows": int(len(frame))}
+    if not isinstance(source, pd.DataFrame):
+        info["file"] = Path(source).name
+        info["sha256"] = file_digest(source)
+    return info
+
+
+def audit(
+    residents: Table,
+    bank: Table | None = None,
+    insurance: Table | None = None,
+    *,
+    unmask: bool = False,
+    lang: str = "en",
+    redact_names: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Audit bank and insurance links against the card-holder register.
+
+    Each table is a DataFrame or a path (CSV in UTF-8/BOM/CP932, Parquet,
+    xlsx; English or Japanese headers).  Numbers in the findings are masked
+    to their last four digits unless ``unmask``.  ``lang`` ("en" or "ja")
+    sets the language of the evidence.  Raises :class:`InputError` for an
+    unusable input, naming the file, row and column.
+    """
+    from .read import read_table
+
+    if bank is None and insurance is None:
+        raise ValueError("give bank and/or insurance records to audit")
+    if lang not in ("en", "ja"):
+        raise ValueError(f"lang must be 'en' or 'ja', not {lang!r}")
+    started = time.perf_counter()
+    res_df = read_table(residents, "residents")
+    bank_df = read_table(bank, "bank") if bank is not None else None
+    ins_df = read_table(insurance, "insurance") if insurance is not None else None
+    read_time = time.perf_counter() - started
+    opts = Options(unmask=unmask, lang=lang, redact_names=redact_names)
+    findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)
+    ctx.timings = {"read": read_time, **ctx.timings}
+    rows_in = sum(len(d) for d in (bank_df, ins_df) if d is not None)
+    meta = {
+        "inputs": {k: v for k, v in {"residents": _describe(residents, res_df), "bank": _describe(bank, bank_df),
+                                     "insurance": _describe(insurance, ins_df)}.items() if v is not None},
+        "rows_in": int(rows_in),
+        "versions": {"linkage": __version__, "python": platform.python_version(), "pandas": pd.__version__},
+        "parameters": {"unmask": unmask, "lang": lang, "redact_names": redact_names},
+        "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},
+        "households_with_mislinks": _households(findings, ctx),
+    }
+    return AuditResult(findings=findings, context=ctx, meta=meta)
+
+
+def _households(findings: pd.DataFrame, ctx: Any, top: int = 20) -> list[dict[str, Any]]:
+    """Households whose members' cards carry several mislinks (worst first)."""
+    import numpy as np
+
+    mis = (findings["status"] == "mislink").to_numpy() & (ctx.holder >= 0)
+    if not mis.any():
+        return []
+    hh = ctx.residents["household"].to_numpy(dtype=object, na_value=None)[ctx.holder[mis]]
+    counts = pd.Series(hh).dropna().value_counts()
+    counts = counts[counts >= 2].head(top)
+    return [{"household": str(h), "n": int(n)} for h, n in counts.items()] if len(counts) else []
+
+
+def evaluate(truth: Table, findings: Table):
+    """Score findings against a generated world's truth (see :mod:`linkage.evaluate`)."""
+    from .evaluate import evaluate as _evaluate
+
+    return _evaluate(truth, findings)
+
+
+def generate(households: int, seed: int = 0, **kwargs: Any):
+    """Generate a synthetic world (see :mod:`linkage.generate`)."""
+    from .generate import generate_world
+
+    return generate_world(households, seed, **kwargs)

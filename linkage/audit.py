@@ -1,0 +1,231 @@
+"""The audit executor: read → validate → normalise → join → compare → score → explain.
+
+Pure functions on DataFrames do the work; this module only sequences them,
+times each stage and assembles the findings table of the contract.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import explain, join, readings, score, validate
+from .compare import FEATURES, pair_features
+from .evidence import Writer
+from .normalize import number as _number
+from .normalize import tables
+
+FINDINGS_COLUMNS = ["source", "record_id", "my_number", "status", "reason", "score", "evidence",
+                    "suggested_my_number"]
+REASONS = list(explain.STATUS)
+STATUSES = ["ok", "review", "mislink", "invalid"]
+
+
+@dataclass
+class Options:
+    """How an audit runs and what it shows."""
+
+    unmask: bool = False
+    lang: str = "en"
+    redact_names: bool = False
+    seed: int = 0
+    u_pairs: int = 100_000
+
+
+@dataclass
+class Context:
+    """Everything the stages computed, for drill-down (``AuditResult.explain``)."""
+
+    residents: pd.DataFrame
+    records: pd.DataFrame
+    holder: np.ndarray
+    holder_features: pd.DataFrame
+    holder_weights: np.ndarray
+    models: dict[str, score.Model]
+    decisions: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Timer:
+    """Wall time per stage, in insertion order."""
+
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
+        self.times: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
+
+
+def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None) -> pd.DataFrame:
+    frames = []
+    if bank is not None:
+        frames.append(tables.prepare_bank(bank).assign(source="bank"))
+    if insurance is not None:
+        frames.append(tables.prepare_insurance(insurance).assign(source="insurance"))
+    if not frames:
+        raise ValueError("nothing to audit: give bank and/or insurance records")
+    records = pd.concat(frames, ignore_index=True, sort=False)
+    return records
+
+
+def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFrame | None,
+        options: Options | None = None, progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, Context]:
+    """Audit already-read tables; return the findings and the context."""
+    opts = options or Options()
+    timer = Timer(progress)
+
+    with timer.stage("normalise"):
+        res = tables.prepare_residents(residents).reset_index(drop=True)
+        rec = _records(bank, insurance)
+        rec = validate.mark_duplicate_ids(rec)
+    with timer.stage("validate"):
+        number_reason = validate.number_problems(rec)
+        bad_field = validate.record_problems(rec)
+    with timer.stage("readings"):
+        ins = rec[rec["source"] == "insurance"]
+        res = readings.fill_readings(res, ins)
+        lexicon = readings.build_lexicon(res, ins)
+    with timer.stage("join"):
+        holder = join.holder_positions(rec, res)
+        holder = np.where(number_reason == None, holder, -1)  # noqa: E711
+        shared = join.shared_accounts(rec).to_numpy()
+    with timer.stage("compare"):
+        has = np.flatnonzero(holder >= 0)
+        hf_part = pair_features(rec, res, has, holder[has], lexicon)
+        hf = _full(hf_part, has, len(rec))
+    with timer.stage("score"):
+        u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)
+        source = rec["source"].to_numpy(dtype=object)
+        models: dict[str, score.Model] = {}
+        hw = np.zeros(len(rec))
+        hp = np.zeros(len(rec))
+        for src in ("bank", "insurance"):
+            sel = (source == src) & (holder >= 0)
+            models[src] = score.fit(hf[sel], u)
+            if sel.any():
+                hw[sel] = models[src].weights(hf[sel])
+                hp[sel] = models[src].probability(hf[sel])
+    with timer.stage("search"):
+        prelim = explain.fits(*(hf[c].to_numpy() for c in ("fam", "giv", "birth", "sex")))
+        need = np.flatnonzero(~prelim | (holder < 0))
+        need = need[bad_field[need] == None]  # noqa: E711
+        member = _alternatives(rec, res, need[holder[need] >= 0], holder, lexicon, models, source, "member")
+        cand = _alternatives(rec, res, need, holder, lexicon, models, source, "candidate")
+    with timer.stage("explain"):
+        decisions = explain.decide(
+            source=source, number_reason=number_reason, bad_field=bad_field, holder=holder,
+            corporate=rec["corporate"].to_numpy(dtype=bool), shared=shared, hf=hf, hw=hw,
+            member=member, cand=cand,
+        )
+        decisions["score"] = np.where(holder >= 0, hp, 0.0)
+        decisions["member_own"] = member.own
+        decisions["cand_own"] = cand.own
+        decisions["ties"] = cand.ties
+        findings = _findings(rec, res, decisions, hf, holder, number_reason, bad_field, shared, opts)
+    ctx = Context(res, rec, holder, hf, hw, models, decisions, timer.times,
+                  {"residents": len(res), "records": len(rec)})
+    return findings, ctx
+
+
+def _full(part: pd.DataFrame, pos: np.ndarray, n: int) -> pd.DataFrame:
+    """Spread features computed for ``pos`` rows over all ``n`` records (UNKNOWN elsewhere)."""
+    out = {}
+    for col in part.columns:
+        arr = np.full(n, 3, dtype=np.int8)
+        arr[pos] = part[col].to_numpy()
+        out[col] = arr
+    return pd.DataFrame(out)
+
+
+def _alternatives(rec: pd.DataFrame, res: pd.DataFrame, xi: np.ndarray, holder: np.ndarray,
+                  lexicon: readings.Lexicon, models: dict[str, score.Model], source: np.ndarray,
+                  kind: str) -> explain.Best:
+    """Best fitting household member or register candidate for records ``xi``."""
+    n = len(rec)
+    if len(xi) == 0:
+        return explain.Best.empty(n)
+    if kind == "member":
+        px, pr = join.household_pairs(xi, holder[xi], res)
+    else:
+        px, pr = join.candidate_pairs(rec, res, xi, lexicon.pairs)
+        keep = pr != holder[px]  # the card holder is not an alternative to themself
+        px, pr = px[keep], pr[keep]
+    if len(px) == 0:
+        return explain.Best.empty(n)
+    feats = pair_features(rec, res, px, pr, lexicon)
+    w = np.zeros(len(px))
+    for src, model in models.items():
+        sel = source[px] == src
+        if sel.any():
+            w[sel] = model.weights(feats[sel])
+    own = join.own_account(rec, res, px, pr)
+    return explain.best_alternative(n, px, pr, feats, w, own)
+
+
+def _findings(rec: pd.DataFrame, res: pd.DataFrame, decisions: pd.DataFrame, hf: pd.DataFrame,
+              holder: np.ndarray, number_reason: np.ndarray, bad_field: np.ndarray, shared: np.ndarray,
+              opts: Options) -> pd.DataFrame:
+    mask: Callable[[str], str] = (lambda s: s) if opts.unmask else (lambda s: "********" + s[-4:])
+    reason = decisions["reason"].to_numpy(dtype=object)
+    detail = decisions["detail"].to_numpy(dtype=object)
+    owner = decisions["owner"].to_numpy()
+    writer = Writer(rec, res, mask, lang=opts.lang, redact=opts.redact_names)
+    feats = {c: hf[c].to_numpy() for c in FEATURES}
+    src_reading = _reading_source(rec, res, holder, hf)
+    evidence = np.empty(len(rec), dtype=object)
+    for x in range(len(rec)):
+        f = {c: int(feats[c][x]) for c in FEATURES}
+        extra: dict[str, Any] = {
+            "number_reason": number_reason[x], "bad_field": bad_field[x], "shared": shared[x],
+            "own": decisions["member_own"].iat[x] if detail[x] == "member" else decisions["cand_own"].iat[x],
+            "ties": decisions["ties"].iat[x], "rec_birth": rec["birth"].iat[x], "rec_sex": _int(rec["sex"].iat[x]),
+            "reading": src_reading[x],
+        }
+        evidence[x] = writer.sentence(x, reason[x], detail[x], int(holder[x]), int(owner[x]), f, extra)
+    numbers = res["number"].to_numpy(dtype=object, na_value=None)
+    suggested = np.array([numbers[o] if o >= 0 else None for o in owner], dtype=object)
+    raw_number = rec["my_number"]
+    shown = _number.mask(raw_number) if not opts.unmask else raw_number.astype("string").str.strip()
+    out = pd.DataFrame({
+        "source": rec["source"].astype("string"),
+        "record_id": rec["record_id"].astype("string"),
+        "my_number": shown.astype("string"),
+        "status": pd.Categorical([explain.STATUS[r] for r in reason], categories=STATUSES),
+        "reason": pd.Categorical(reason, categories=REASONS),
+        "score": decisions["score"].round(4).to_numpy(),
+        "evidence": pd.array(evidence, dtype="string"),
+        "suggested_my_number": pd.array(suggested, dtype="string"),
+    })
+    if not opts.unmask:
+        out["suggested_my_number"] = _number.mask(out["suggested_my_number"]).astype("string")
+    return out
+
+
+def _int(value: object) -> int | None:
+    return None if value is None or value is pd.NA or pd.isna(value) else int(value)
+
+
+def _reading_source(rec: pd.DataFrame, res: pd.DataFrame, holder: np.ndarray, hf: pd.DataFrame) -> np.ndarray:
+    """Where the holder's reading came from when a bank name matched it without register kana."""
+    out = np.full(len(rec), None, dtype=object)
+    src = res["kana_source"].to_numpy(dtype=object, na_value=None)
+    ok = holder >= 0
+    out[ok] = src[holder[ok]]
+    lex = (hf["fam_reading"].to_numpy() == 0) | (hf["giv_reading"].to_numpy() == 0)
+    out[lex] = "lexicon"
+    out[out == "register"] = None
+    return out

@@ -1,0 +1,325 @@
+"""Compare two aligned Series field by field into agreement levels.
+
+Every function takes two Series of raw values (aligned by position), normalises
+them, and returns a categorical Series of levels, best first:
+
+* strings (names, kana, addresses): ``exact`` (same as written), ``variant``
+  (same key: old glyphs, kana width, small kana, spacing, notation), ``close``
+  (loose key equal or Jaro-Winkler of the keys above a threshold),
+  ``different``, ``missing`` (either side empty).
+* dates: ``exact``, ``swapped`` (day and month exchanged), ``one_digit`` (one
+  digit of YYYYMMDD differs), ``year_month`` (same year and month),
+  ``different``, ``missing``.
+* sex: ``exact``, ``different``, ``missing``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cpdist
+
+from .normalize import address as _address
+from .normalize import dates as _dates
+from .normalize import kana as _kana
+from .normalize import names as _names
+from .normalize import sex as _sex
+
+STRING_LEVELS = ("exact", "variant", "close", "different", "missing")
+DATE_LEVELS = ("exact", "swapped", "one_digit", "year_month", "different", "missing")
+SEX_LEVELS = ("exact", "different", "missing")
+
+#: Jaro-Winkler similarity of the keys at or above which two values are "close".
+THRESHOLDS = {"name": 0.90, "kana": 0.90, "address": 0.90}
+
+KeyFunc = Callable[[pd.Series], pd.Series]
+
+
+def _series(values: Any) -> pd.Series:
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    return s.reset_index(drop=True)
+
+
+def _levels(codes: np.ndarray, levels: tuple[str, ...], index: pd.Index) -> pd.Series:
+    cat = pd.Categorical.from_codes(codes, categories=list(levels))
+    return pd.Series(cat, index=index)
+
+
+def similarity(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Jaro-Winkler similarity (0–1) of two aligned string Series; 0 where either is NA."""
+    a_s, b_s = _series(a), _series(b)
+    both = (a_s.notna() & b_s.notna()).to_numpy()
+    out = np.zeros(len(a_s), dtype=np.float64)
+    if both.any():
+        out[both] = cpdist(
+            a_s[both].astype(str).tolist(),
+            b_s[both].astype(str).tolist(),
+            scorer=JaroWinkler.normalized_similarity,
+            workers=-1,
+        )
+    return out
+
+
+def compare_strings(
+    a: Any,
+    b: Any,
+    key: KeyFunc,
+    loose: KeyFunc | None = None,
+    close: float = 0.90,
+) -> pd.Series:
+    """Grade two aligned string Series into :data:`STRING_LEVELS`.
+
+    ``key`` is the strict normaliser (equal keys = ``variant``), ``loose`` an
+    optional looser one (equal loose keys = ``close``); Jaro-Winkler of the
+    strict keys at or above ``close`` is also ``close``.
+    """
+    index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
+    a_s, b_s = _series(a), _series(b)
+    ka, kb = key(a_s), key(b_s)
+    missing = (ka.isna() | kb.isna()).to_numpy()
+    raw_a = a_s.astype("string").str.strip()
+    raw_b = b_s.astype("string").str.strip()
+    exact = (raw_a == raw_b).fillna(False).to_numpy(dtype=bool) & ~missing
+    variant = (ka == kb).fillna(False).to_numpy(dtype=bool) & ~missing
+    near = similarity(ka, kb) >= close
+    if loose is not None:
+        near |= (loose(a_s) == loose(b_s)).fillna(False).to_numpy(dtype=bool)
+    near &= ~missing
+    codes = np.select([missing, exact, variant, near], [4, 0, 1, 2], default=3).astype(np.int8)
+    return _levels(codes, STRING_LEVELS, index)
+
+
+def compare_name(a: Any, b: Any) -> pd.Series:
+    """Kanji (or alphabet) names: variants folded, 斎/斉-type near pairs ``close``."""
+    return compare_strings(a, b, _names.name_key, _names.name_near_key, THRESHOLDS["name"])
+
+
+def compare_kana(a: Any, b: Any) -> pd.Series:
+    """Kana names: width, small kana, spacing folded; ヂ/ジ, コウ/コー ``close``."""
+    return compare_strings(a, b, _kana.kana_key, _kana.kana_key_loose, THRESHOLDS["kana"])
+
+
+def compare_address(a: Any, b: Any) -> pd.Series:
+    """Addresses: notation folded (一丁目2番3号 = 1-2-3); near spellings ``close``."""
+    return compare_strings(a, b, _address.address_key, None, THRESHOLDS["address"])
+
+
+def _as_dates(values: Any) -> pd.Series:
+    s = _series(values)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    return _dates.birth_date(s)
+
+
+def compare_dates(a: Any, b: Any) -> pd.Series:
+    """Grade two aligned date Series (raw text or datetimes) into :data:`DATE_LEVELS`."""
+    index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
+    da, db = _as_dates(a), _as_dates(b)
+    missing = (da.isna() | db.isna()).to_numpy()
+    ya, ma, dda = (da.dt.year.to_numpy(), da.dt.month.to_numpy(), da.dt.day.to_numpy())
+    yb, mb, ddb = (db.dt.year.to_numpy(), db.dt.month.to_numpy(), db.dt.day.to_numpy())
+    with np.errstate(invalid="ignore"):
+        exact = (ya == yb) & (ma == mb) & (dda == ddb)
+        swapped = (ya == yb) & (ma == ddb) & (dda == mb)
+        year_month = (ya == yb) & (ma == mb)
+        digits_a = _digits(ya, ma, dda)
+        digits_b = _digits(yb, mb, ddb)
+        one_digit = (digits_a != digits_b).sum(axis=1) == 1
+    codes = np.select(
+        [missing, exact, swapped, one_digit, year_month], [5, 0, 1, 2, 3], default=4
+    ).astype(np.int8)
+    return _levels(codes, DATE_LEVELS, index)
+
+
+def _digits(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The eight digits of YYYYMMDD as an (n, 8) integer array (NaN rows → -1)."""
+    ymd = np.nan_to_num(year * 10000 + month * 100 + day, nan=-1).astype(np.int64)
+    powers = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+    return (ymd[:, None] // powers) % 10
+
+
+def compare_sex(a: Any, b: Any) -> pd.Series:
+    """Grade two aligned sex Series (raw codes) into :data:`SEX_LEVELS`."""
+    index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
+    sa, sb = _sex.sex(_series(a)), _sex.sex(_series(b))
+    missing = (sa.isna() | sb.isna()).to_numpy()
+    same = (sa == sb).fillna(False).to_numpy(dtype=bool)
+    codes = np.select([missing, same], [2, 0], default=1).astype(np.int8)
+    return _levels(codes, SEX_LEVELS, index)
+
+
+# --- pair features on prepared tables --------------------------------------
+#
+# The audit compares prepared tables (see ``linkage.normalize.tables``) pair
+# by pair: a record with its card holder, with household members, with
+# candidates.  Each field is graded into a small integer code.
+
+AGREE, CLOSE, DISAGREE, UNKNOWN = 0, 1, 2, 3
+PART_LEVELS = ("agree", "close", "disagree", "unknown")
+BIRTH_LEVELS = ("exact", "near", "different", "unknown")
+FEATURES = ("fam", "giv", "birth", "sex", "addr")
+#: Differences between era base years (明治1867, 大正1911, 昭和1925, 平成1988, 令和2018).
+_BASES = (1867, 1911, 1925, 1988, 2018)
+ERA_OFFSETS = sorted({abs(a - b) for a in _BASES for b in _BASES if a != b})
+
+
+def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Object array with ``None`` for every missing value."""
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    arr = s.to_numpy(dtype=object, na_value=None)
+    return arr
+
+
+def grade_keys(a: np.ndarray, b: np.ndarray, la: np.ndarray | None = None,
+               lb: np.ndarray | None = None, close: float = 0.90) -> np.ndarray:
+    """Grade aligned key arrays: AGREE (equal), CLOSE (loose keys equal or
+    Jaro-Winkler ≥ ``close``), DISAGREE, UNKNOWN (either side missing)."""
+    present = pd.notna(a) & pd.notna(b)
+    out = np.full(len(a), UNKNOWN, dtype=np.int8)
+    if not present.any():
+        return out
+    eq = np.zeros(len(a), dtype=bool)
+    eq[present] = a[present] == b[present]
+    near = np.zeros(len(a), dtype=bool)
+    rest = present & ~eq
+    if rest.any():
+        near[rest] = cpdist(list(a[rest]), list(b[rest]), scorer=JaroWinkler.normalized_similarity,
+                            workers=-1) >= close
+        if la is not None and lb is not None:
+            lp = rest & pd.notna(la) & pd.notna(lb)
+            near[lp] |= la[lp] == lb[lp]
+    out[present] = np.where(eq[present], AGREE, np.where(near[present], CLOSE, DISAGREE))
+    return out
+
+
+def combine(*levels: np.ndarray) -> np.ndarray:
+    """Combine gradings of one field from several views (kanji, kana, reading).
+
+    Agreement wins unless another view disagrees (then CLOSE: a conflict);
+    UNKNOWN only when no view could compare.
+    """
+    stack = np.vstack(levels)
+    any_agree = (stack == AGREE).any(axis=0)
+    any_close = (stack == CLOSE).any(axis=0)
+    any_dis = (stack == DISAGREE).any(axis=0)
+    return np.select(
+        [any_agree & ~any_dis, any_agree | (any_close & ~any_dis), any_dis],
+        [AGREE, CLOSE, DISAGREE],
+        UNKNOWN,
+    ).astype(np.int8)
+
+
+def _split_by_other(full: np.ndarray, part: np.ndarray, other_part: np.ndarray):
+    """Where ``part`` is missing but the full key starts with the other side's
+    family key, split the full key there: returns (family, given) arrays."""
+    fam = part.copy()
+    giv = np.full(len(full), None, dtype=object)
+    todo = np.flatnonzero(pd.isna(part) & pd.notna(full) & pd.notna(other_part))
+    for i in todo:
+        f, o = full[i], other_part[i]
+        if f.startswith(o) and len(f) > len(o):
+            fam[i], giv[i] = o, f[len(o):]
+    return fam, giv
+
+
+def _near(keys: np.ndarray) -> np.ndarray:
+    return _obj(_names.name_near_key(pd.Series(keys, dtype=object)))
+
+
+def _loose(keys: np.ndarray) -> np.ndarray:
+    return _obj(_kana.kana_key_loose(pd.Series(keys, dtype=object)))
+
+
+def _take(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
+    return _obj(frame[col]).take(idx) if len(idx) else np.array([], dtype=object)
+
+
+def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray,
+                  lexicon=None) -> pd.DataFrame:
+    """Compare ``left.iloc[li]`` with ``right.iloc[ri]`` field by field.
+
+    ``left`` is typically records and ``right`` residents (whose missing kana
+    can be checked against the reading ``lexicon``).  Returns int8 codes:
+    ``fam``/``giv`` in :data:`PART_LEVELS`, ``birth`` in :data:`BIRTH_LEVELS`,
+    ``sex`` and ``addr`` (agree/close/disagree/unknown), plus the views
+    behind them (``fam_kanji``, ``fam_kana``, ``fam_reading`` …).
+    """
+    li = np.asarray(li, dtype=np.int64)
+    ri = np.asarray(ri, dtype=np.int64)
+    L = {c: _take(left, c, li) for c in ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")}
+    R = {c: _take(right, c, ri) for c in ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")}
+    out: dict[str, np.ndarray] = {}
+
+    # Split an unsplit name at the other side's family name.
+    for A, B in ((L, R), (R, L)):
+        fam, giv = _split_by_other(A["name_key"], A["fam_key"], B["fam_key"])
+        A["giv_key"] = np.where(pd.isna(A["giv_key"]), giv, A["giv_key"])
+        A["fam_key"] = fam
+        fam, giv = _split_by_other(A["kana_key"], A["fam_kana"], B["fam_kana"])
+        A["giv_kana"] = np.where(pd.isna(A["giv_kana"]), giv, A["giv_kana"])
+        A["fam_kana"] = fam
+
+    for part in ("fam", "giv"):
+        lk, rk = L[f"{part}_key"], R[f"{part}_key"]
+        lq, rq = L[f"{part}_kana"], R[f"{part}_kana"]
+        kanji = grade_keys(lk, rk, _near(lk), _near(rk), THRESHOLDS["name"])
+        kana_ = grade_keys(lq, rq, _loose(lq), _loose(rq), THRESHOLDS["kana"])
+        reading = np.full(len(li), UNKNOWN, dtype=np.int8)
+        if lexicon is not None:
+            # The right side has kanji but no kana: is the left kana a reading of it?
+            ask = pd.isna(rq) & pd.notna(lq) & pd.notna(rk)
+            if ask.any():
+                graded = lexicon.lookup(part, rk[ask], lq[ask])
+                reading[ask] = np.where(graded == 3, UNKNOWN, graded)
+        out[f"{part}_kanji"], out[f"{part}_kana"], out[f"{part}_reading"] = kanji, kana_, reading
+        out[part] = combine(kanji, kana_, reading)
+
+    # Neither part comparable (e.g. both unsplit and different): grade the full names.
+    full_kanji = grade_keys(L["name_key"], R["name_key"], _near(L["name_key"]), _near(R["name_key"]),
+                            THRESHOLDS["name"])
+    full_kana = grade_keys(L["kana_key"], R["kana_key"], _loose(L["kana_key"]), _loose(R["kana_key"]),
+                           THRESHOLDS["kana"])
+    full = combine(full_kanji, full_kana)
+    for part in ("fam", "giv"):
+        out[part] = np.where(out[part] == UNKNOWN, full, out[part]).astype(np.int8)
+    out["name_full"] = full
+
+    # Birth date.
+    lb = left["birth"].to_numpy(dtype="datetime64[ns]").take(li) if len(li) else np.array([], "datetime64[ns]")
+    rb = right["birth"].to_numpy(dtype="datetime64[ns]").take(ri) if len(ri) else np.array([], "datetime64[ns]")
+    out["birth"] = _grade_birth(lb, rb)
+
+    # Sex.
+    ls = left["sex"].to_numpy(dtype="float64", na_value=np.nan).take(li) if len(li) else np.array([])
+    rs = right["sex"].to_numpy(dtype="float64", na_value=np.nan).take(ri) if len(ri) else np.array([])
+    known = ~np.isnan(ls) & ~np.isnan(rs)
+    out["sex"] = np.where(known, np.where(ls == rs, AGREE, DISAGREE), UNKNOWN).astype(np.int8)
+
+    # Address.
+    la, ra = _take(left, "addr_key", li), _take(right, "addr_key", ri)
+    out["addr"] = grade_keys(la, ra, None, None, THRESHOLDS["address"])
+    return pd.DataFrame(out)
+
+
+def _grade_birth(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """exact / near (swapped, one digit, same year-month) / different / unknown."""
+    known = ~np.isnat(a) & ~np.isnat(b)
+    out = np.full(len(a), UNKNOWN, dtype=np.int8)
+    if not known.any():
+        return out
+    da = pd.DatetimeIndex(a[known])
+    db = pd.DatetimeIndex(b[known])
+    ya, ma, dd_a = da.year.to_numpy(), da.month.to_numpy(), da.day.to_numpy()
+    yb, mb, dd_b = db.year.to_numpy(), db.month.to_numpy(), db.day.to_numpy()
+    exact = (ya == yb) & (ma == mb) & (dd_a == dd_b)
+    swapped = (ya == yb) & (ma == dd_b) & (dd_a == mb)
+    one = (_digits(ya, ma, dd_a) != _digits(yb, mb, dd_b)).sum(axis=1) == 1
+    year_month = (ya == yb) & (ma == mb)
+    # Wrong era letter (S60 typed as H60): same month and day, years apart by
+    # the distance between two eras' first years.
+    wrong_era = (ma == mb) & (dd_a == dd_b) & np.isin(np.abs(ya - yb), ERA_OFFSETS)
+    out[known] = np.select([exact, swapped | one | year_month | wrong_era], [AGREE, CLOSE], DISAGREE)
+    return out

@@ -1,0 +1,263 @@
+"""One sentence per finding that a clerk can act on, in English or Japanese.
+
+Numbers are masked unless the caller unmasks them; names are shown (reports
+go to the audit team) unless ``redact`` is set.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .compare import AGREE, CLOSE, DISAGREE, UNKNOWN
+
+ROLE_WORDS = {
+    "en": {"father": "father", "mother": "mother", "son": "son", "daughter": "daughter",
+           "husband": "husband", "wife": "wife", "spouse": "spouse", "parent": "parent", "child": "child",
+           "brother": "brother", "sister": "sister", "sibling": "sibling", "grandchild": "grandchild",
+           "grandparent": "grandparent", "member": "household member"},
+    "ja": {"father": "父", "mother": "母", "son": "息子", "daughter": "娘", "husband": "夫", "wife": "妻",
+           "spouse": "配偶者", "parent": "親", "child": "子", "brother": "兄弟", "sister": "姉妹",
+           "sibling": "きょうだい", "grandchild": "孫", "grandparent": "祖父母", "member": "世帯員"},
+}
+
+_HEAD = {"世帯主", "本人"}
+_SPOUSE = {"妻", "夫", "配偶者", "妻(未届)", "夫(未届)"}
+_PARENT = {"父", "母", "父母", "実父", "実母", "義父", "義母", "夫の父", "夫の母", "妻の父", "妻の母"}
+
+
+def _role(rel: object) -> str:
+    """Household role of a 続柄 value relative to the head."""
+    if rel is None or (isinstance(rel, float) and np.isnan(rel)) or rel is pd.NA:
+        return "unknown"
+    r = str(rel).strip()
+    if r in _HEAD:
+        return "head"
+    if r in _SPOUSE:
+        return "spouse"
+    if r in _PARENT or r.endswith("の父") or r.endswith("の母"):
+        return "parent"
+    if r.startswith("孫"):
+        return "grandchild"
+    if r in {"子", "養子"} or r.endswith("男") or r.endswith("女") or r.endswith("子"):
+        return "child"
+    return "other"
+
+
+def relation(holder_rel: object, member_rel: object, member_sex: object) -> str:
+    """What the member is to the card holder: father, daughter, wife, …"""
+    h, m = _role(holder_rel), _role(member_rel)
+    male = member_sex == 1
+    female = member_sex == 2
+    gendered = lambda a, b, neutral: a if male else b if female else neutral  # noqa: E731
+    if (h == "child" and m in ("head", "spouse")) or (h in ("head", "spouse") and m == "parent"):
+        return gendered("father", "mother", "parent")
+    if (h in ("head", "spouse") and m == "child") or (h == "parent" and m in ("head",)):
+        return gendered("son", "daughter", "child")
+    if (h == "head" and m == "spouse") or (h == "spouse" and m == "head"):
+        return gendered("husband", "wife", "spouse")
+    if h == "child" and m == "child":
+        return gendered("brother", "sister", "sibling")
+    if h == "parent" and m in ("child", "grandchild"):
+        return "grandchild"
+    if (h == "child" and m == "parent") or (h == "grandchild" and m in ("head", "spouse")):
+        return "grandparent"
+    return "member"
+
+
+def _year(ts: object) -> str:
+    return "" if ts is None or pd.isna(ts) else str(pd.Timestamp(ts).year)
+
+
+def _clean(value: object) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+
+
+def redact_name(name: str) -> str:
+    """Keep the first character of each name part: ﾔﾏﾀﾞ ﾀﾛｳ → ﾔ** ﾀ**."""
+    return " ".join(p[:1] + "**" for p in name.split()) if name else name
+
+
+FIELD_WORDS = {
+    "en": {"fam": "family name", "giv": "given name", "birth": "birth date", "sex": "sex", "addr": "address"},
+    "ja": {"fam": "氏", "giv": "名", "birth": "生年月日", "sex": "性別", "addr": "住所"},
+}
+SEX_WORDS = {"en": {1: "male", 2: "female"}, "ja": {1: "男", 2: "女"}}
+NUMBER_WORDS = {
+    "en": {"non_digit": "contains characters other than digits", "length": "is not 12 digits long",
+           "all_zeros": "is all zeros", "check_digit": "fails the check digit"},
+    "ja": {"non_digit": "数字以外の文字を含む", "length": "12桁ではない", "all_zeros": "すべて0",
+           "check_digit": "チェックデジットが合わない"},
+}
+
+
+class Writer:
+    """Builds evidence sentences from the audit context, one record at a time."""
+
+    def __init__(self, records: pd.DataFrame, residents: pd.DataFrame, mask: Callable[[str], str],
+                 lang: str = "en", redact: bool = False):
+        if lang not in ("en", "ja"):
+            raise ValueError(f"unknown language {lang!r}: use 'en' or 'ja'")
+        self.rec, self.res, self.mask, self.lang, self.redact = records, residents, mask, lang, redact
+        self.rec_identity = self._identity(records, record=True)
+        self.res_identity = self._identity(residents, record=False)
+        self.res_birth = residents["birth"].to_numpy()
+        self.res_rel = residents["relationship"].to_numpy(dtype=object, na_value=None)
+        self.res_sex = residents["sex"].to_numpy(dtype=object, na_value=None)
+        self.res_number = residents["number"].to_numpy(dtype=object, na_value=None)
+        self.res_household = residents["household"].to_numpy(dtype=object, na_value=None)
+
+    def _identity(self, df: pd.DataFrame, record: bool) -> np.ndarray:
+        cols = ["holder_kana", "name", "name_kana"] if record else ["name", "name_kana"]
+        out = np.full(len(df), "", dtype=object)
+        for col in reversed(cols):
+            if col in df.columns:
+                v = df[col].astype("string").str.strip()
+                out = np.where(v.notna() & (v != ""), v.fillna("").to_numpy(dtype=object), out)
+        if self.redact:
+            out = np.array([redact_name(x) for x in out], dtype=object)
+        return out
+
+    # -- pieces ---------------------------------------------------------------
+    def person(self, r: int, with_number: bool = True) -> str:
+        name = self.res_identity[r] or ("(no name)" if self.lang == "en" else "（氏名なし）")
+        year = _year(self.res_birth[r])
+        bits = []
+        if with_number and self.res_number[r]:
+            bits.append(self.mask(self.res_number[r]))
+        if year:
+            bits.append(f"born {year}" if self.lang == "en" else f"{year}年生")
+        return f"{name} ({', '.join(bits)})" if bits else name
+
+    def what(self, x: int) -> str:
+        src = self.rec["source"].iat[x]
+        ident = self.rec_identity[x] or "?"
+        if self.lang == "en":
+            return f"account holder {ident}" if src == "bank" else f"insured person {ident}"
+        return f"口座名義 {ident}" if src == "bank" else f"被保険者 {ident}"
+
+    def differing(self, feats: dict[str, int], x: int, h: int) -> str:
+        words = FIELD_WORDS[self.lang]
+        off = [words[f] for f in ("fam", "giv", "birth", "sex") if feats.get(f) == DISAGREE]
+        near = [words[f] for f in ("fam", "giv", "birth") if feats.get(f) == CLOSE]
+        sep = ", " if self.lang == "en" else "、"
+        if self.lang == "en":
+            parts = ([f"{sep.join(off)} differ" + ("s" if len(off) == 1 else "")] if off else []) + (
+                [f"{sep.join(near)} nearly agree"] if near else [])
+            return "; ".join(parts) or "the name could not be compared"
+        parts = ([f"{sep.join(off)}が不一致"] if off else []) + ([f"{sep.join(near)}が近似"] if near else [])
+        return "。".join(parts) or "氏名を比較できない"
+
+    # -- sentences ------------------------------------------------------------
+    def sentence(self, x: int, reason: str, detail: str, h: int, o: int, feats: dict[str, int],
+                 extra: dict[str, object]) -> str:
+        en = self.lang == "en"
+        what = self.what(x)
+        if reason == "INVALID_MY_NUMBER":
+            why = NUMBER_WORDS[self.lang].get(str(extra.get("number_reason")), "")
+            base = (f"the linked number {why}" if en else f"個人番号が{why}")
+            return base + self._suggest(o, x, en)
+        if reason == "BAD_RECORD":
+            field = extra.get("bad_field") or "?"
+            return (f"cannot be judged: {field}" if en else f"判定できない: {field}")
+        if reason == "UNKNOWN_MY_NUMBER":
+            base = ("the linked number is well-formed but not in the register" if en
+                    else "個人番号は正しい形式だが住民登録にない")
+            return base + self._suggest(o, x, en)
+        holder = self.person(h, with_number=False) if h >= 0 else "?"
+        if detail == "corporate":
+            return (f"{what} is a company, not a person: it cannot be the card holder {holder}'s account"
+                    if en else f"{what}は法人名義: 個人 {holder} の口座ではない")
+        if reason == "OK":
+            return self.ok_sentence(x, detail, feats, extra)
+        if reason == "HOUSEHOLD_MEMBER":
+            rel = ROLE_WORDS[self.lang][relation(self.res_rel[h], self.res_rel[o], self.res_sex[o])]
+            own = extra.get("own")
+            if en:
+                s = f"{what} is the card holder's {rel} {self.person(o)}, same household, not the card holder {holder}"
+                return s + ("; the same account is on that person's own card" if own else "")
+            s = f"{what}は同一世帯の{rel} {self.person(o)}であり、カード所有者 {holder} ではない"
+            return s + ("（同じ口座がその人のカードにも登録済み）" if own else "")
+        if reason == "OTHER_PERSON":
+            if detail == "candidate":
+                hh = "another household" if en else "別世帯"
+                if self.res_household[o] is not None and self.res_household[o] == self.res_household[h]:
+                    hh = "same household" if en else "同一世帯"
+                own = extra.get("own")
+                if en:
+                    s = f"{what} matches {self.person(o)} ({hh}), not the card holder {holder}"
+                    return s + ("; the same account is on that person's own card" if own else "")
+                s = f"{what}は{self.person(o)}（{hh}）と一致し、カード所有者 {holder} ではない"
+                return s + ("（同じ口座がその人のカードにも登録済み）" if own else "")
+            if detail == "ambiguous":
+                n = int(extra.get("ties") or 2)
+                return (f"{what} does not fit the card holder {holder} ({self.differing(feats, x, h)}); "
+                        f"{n} residents fit equally, so nobody is suggested: check by hand" if en else
+                        f"{what}はカード所有者 {holder} と一致しない（{self.differing(feats, x, h)}）。"
+                        f"同程度に一致する住民が{n}人いるため候補なし: 目視確認が必要")
+            return (f"{what} does not fit the card holder {holder} ({self.differing(feats, x, h)}) "
+                    f"and nobody in the register fits" if en else
+                    f"{what}はカード所有者 {holder} と一致しない（{self.differing(feats, x, h)}）。住民登録に該当者なし")
+        if reason == "SHARED_ACCOUNT":
+            n = int(extra.get("shared") or 2)
+            return (f"the same account is registered on the cards of {n} different people and "
+                    f"{what} fits none of them (card holder {holder})" if en else
+                    f"同じ口座が{n}人のカードに登録されており、{what}はいずれとも一致しない（カード所有者 {holder}）")
+        if reason == "FORMER_NAME":
+            return (f"{what}: given name{' and birth date' if feats.get('birth') == AGREE else ''} agree with "
+                    f"the card holder {holder} but the family name differs: a former name (marriage, adoption)?"
+                    if en else
+                    f"{what}: 名{'と生年月日' if feats.get('birth') == AGREE else ''}はカード所有者 {holder} と一致、"
+                    f"氏が異なる: 旧姓（婚姻・養子縁組）の可能性")
+        if reason == "BIRTHDATE_MISMATCH":
+            rb, hb = extra.get("rec_birth"), self.res_birth[h]
+            rb_s = "" if rb is None or pd.isna(rb) else pd.Timestamp(rb).date().isoformat()
+            hb_s = "" if hb is None or pd.isna(hb) else pd.Timestamp(hb).date().isoformat()
+            return (f"{what}: name agrees with the card holder {holder} but the birth date differs slightly "
+                    f"(record {rb_s}, register {hb_s}); nobody in the register fits better" if en else
+                    f"{what}: 氏名はカード所有者 {holder} と一致、生年月日がわずかに異なる"
+                    f"（記録 {rb_s}、登録 {hb_s}）。より一致する住民なし")
+        if reason == "SEX_MISMATCH":
+            rs = SEX_WORDS[self.lang].get(extra.get("rec_sex"), "?")
+            hs = SEX_WORDS[self.lang].get(self.res_sex[h], "?")
+            return (f"{what}: name and birth date agree with the card holder {holder} but sex differs "
+                    f"(record {rs}, register {hs})" if en else
+                    f"{what}: 氏名・生年月日はカード所有者 {holder} と一致、性別が異なる（記録 {rs}、登録 {hs}）")
+        return reason  # pragma: no cover
+
+    def _suggest(self, o: int, x: int, en: bool) -> str:
+        if o < 0:
+            return ("; nobody in the register fits the record" if en else "。該当する住民なし")
+        return (f"; the record fits {self.person(o)}" if en else f"。記録は {self.person(o)} と一致")
+
+    def ok_sentence(self, x: int, detail: str, feats: dict[str, int], extra: dict[str, object]) -> str:
+        en = self.lang == "en"
+        if detail == "unverified":
+            return ("not verified: the register has no kana for the card holder and no reading of the "
+                    "name is known from the data" if en else
+                    "未確認: カード所有者のカナがなく、氏名の読みもデータから得られない")
+        src = self.rec["source"].iat[x]
+        close = any(feats.get(f) == CLOSE for f in ("fam", "giv"))
+        if en:
+            s = ("account holder name matches the card holder" if src == "bank"
+                 else "name, birth date and sex match the card holder")
+            if close:
+                s += " (spelling variant)"
+            if extra.get("reading") == "insurance":
+                s += "; reading taken from the person's insurance record"
+            elif extra.get("reading") == "lexicon":
+                s += "; the kana is a known reading of the registered kanji name"
+            if src == "insurance" and feats.get("addr") == DISAGREE:
+                s += "; address differs (moved?)"
+            return s
+        s = "口座名義はカード所有者と一致" if src == "bank" else "氏名・生年月日・性別はカード所有者と一致"
+        if close:
+            s += "（表記ゆれ）"
+        if extra.get("reading") == "insurance":
+            s += "。読みは本人の保険記録から"
+        elif extra.get("reading") == "lexicon":
+            s += "。カナは登録漢字氏名の既知の読み"
+        if src == "insurance" and feats.get("addr") == DISAGREE:
+            s += "。住所が異なる（転居？）"
+        return s

@@ -1,0 +1,101 @@
+"""Kana keys under which register kana and bank (Zengin) kana meet.
+
+Register kana is typed full-width katakana or hiragana, spaced or not; banks
+store half-width katakana with small kana written large (キョウコ → ｷﾖｳｺ) and
+long vowels as ｰ, - or nothing.  ``kana_key`` folds all of that away;
+``kana_key_loose`` further folds spellings of one sound (ヂ/ジ, ヅ/ズ, ヲ/オ,
+ヴ/ブ, コウ/コオ/コー) and is for scoring, not identity.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import jaconv
+import pandas as pd
+
+from ._unique import on_unique
+
+_HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
+_SMALL_TO_LARGE = {ord(s): ord(l) for s, l in zip("ァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ",
+                                                   "アイウエオツヤユヨワカケクシストヌハヒフヘホムラリルレロ")}
+# Separators and marks that carry no identity: spaces, middle dots, long-vowel
+# marks and their look-alikes (banks write ｰ as "-"), Zengin punctuation.
+_DROP = " \t\r\n\u3000・･.．-‐‑‒–—―−ｰー～〜_,、'’\"「」()（）/\\"
+_KANA_FOLD = {**_SMALL_TO_LARGE, **{h: _SMALL_TO_LARGE.get(k, k) for h, k in _HIRA_TO_KATA.items()}}
+_KEY_TABLE = {**_KANA_FOLD, **{ord(c): None for c in _DROP}}
+
+_LOOSE_TABLE = str.maketrans({"ヂ": "ジ", "ヅ": "ズ", "ヲ": "オ", "ヴ": "ブ", "ヰ": "イ", "ヱ": "エ"})
+_VU = re.compile("ヴ([アイエオ])")
+_VU_ROW = {"ア": "バ", "イ": "ビ", "エ": "ベ", "オ": "ボ"}
+_O_ROW = "オコソトノホモヨロゴゾドボポ"
+_U_ROW = "ウクスツヌフムユルグズブプ"
+_LONG_O = re.compile(f"(?<=[{_O_ROW}])[ウオ]+")
+_LONG_U = re.compile(f"(?<=[{_U_ROW}])ウ+")
+
+_WS = re.compile(r"\s+")
+
+
+def _fixpoint(step, text: str) -> str:
+    """Apply ``step`` until the text stops changing (NFKC can recompose what
+    dropping a mark left behind), so keys are idempotent."""
+    for _ in range(4):
+        nxt = step(text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
+
+
+def _strict_step(text: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper().translate(_KEY_TABLE))
+
+
+def _loose_step(text: str) -> str:
+    text = _VU.sub(lambda m: _VU_ROW[m.group(1)], _strict_step(text)).translate(_LOOSE_TABLE)
+    return _LONG_U.sub("", _LONG_O.sub("", text))
+
+
+def _strict(value: Any) -> str | None:
+    return _fixpoint(_strict_step, str(value)) or None
+
+
+def _loose(value: Any) -> str | None:
+    return _fixpoint(_loose_step, str(value)) or None
+
+
+def kana_key(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Strict comparison key for kana names.
+
+    NFKC (folds half-width kana and joins ﾞ/ﾟ), hiragana → katakana, small
+    kana enlarged, upper case, spaces, middle dots and long-vowel marks
+    dropped.  ``ヤマダ　キョウコ``, ``やまだきょうこ`` and ``ﾔﾏﾀﾞ ｷﾖｳｺ`` share one
+    key.  Missing or empty values give NA.
+    """
+    return on_unique(_strict, values)
+
+
+def kana_key_loose(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Looser key for scoring: also folds ヂ/ジ, ヅ/ズ, ヲ/オ, ヴ/ブ and long
+    vowels spelt out (コウノ, コーノ, ｺｵﾉ → コノ; ユウコ → ユコ)."""
+    return on_unique(_loose, values)
+
+
+def _zengin(value: Any) -> str | None:
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = _WS.sub(" ", text.replace("・", " "))
+    text = text.translate(_KANA_FOLD).replace("〜", "ー").upper()
+    text = jaconv.z2h(text, kana=True, ascii=True, digit=True)
+    return text or None
+
+
+def to_zengin(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Render register kana the way a bank stores an account holder name.
+
+    Half-width katakana, small kana written large (キョウコ → ｷﾖｳｺ), long
+    vowel as ｰ, one half-width space between name parts, middle dot as a
+    space, Latin letters upper case.
+    """
+    return on_unique(_zengin, values)

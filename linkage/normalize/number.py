@@ -1,0 +1,97 @@
+"""My Number (個人番号): compact, validate, and say why a value is not one.
+
+The check digit is python-stdnum's ``stdnum.jp.in_``; this module only adds
+what real files need around it: full-width digits and separators, numbers
+that went through a numeric column (lost leading zeros), and ``000000000000``,
+which passes the checksum but is never issued.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from stdnum import exceptions as stdnum_errors
+from stdnum.jp import in_ as stdnum_in
+
+from ._unique import on_unique
+
+#: Reason codes returned by :func:`my_number_reason`, with their plain meaning.
+REASONS: dict[str, str] = {
+    "non_digit": "contains characters other than digits",
+    "length": "is not 12 digits long",
+    "all_zeros": "is all zeros",
+    "check_digit": "fails the check digit",
+}
+
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ｰー.．]+")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:012d}"  # a numeric column dropped the leading zeros
+    if isinstance(value, float):
+        return f"{int(value):012d}" if math.isfinite(value) and value.is_integer() else str(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SEPARATORS.sub("", text).strip()
+
+
+def _reason(value: Any) -> str | None:
+    text = _text(value)
+    try:
+        stdnum_in.validate(text)
+    except stdnum_errors.InvalidLength:
+        return "length" if text.isdigit() or not text else "non_digit"
+    except stdnum_errors.InvalidFormat:
+        return "non_digit"
+    except stdnum_errors.InvalidChecksum:
+        return "check_digit"
+    except stdnum_errors.ValidationError:  # pragma: no cover - future stdnum errors
+        return "non_digit"
+    if text == "000000000000":
+        return "all_zeros"
+    return None
+
+
+def _valid(value: Any) -> str | None:
+    text = _text(value)
+    return text if _reason(text) is None else None
+
+
+def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """12-digit My Number strings; NA where missing or invalid.
+
+    Accepts spaces, hyphens (and look-alikes), full-width digits and integers.
+    ``my_number_reason`` says why a value was rejected.
+    """
+    return on_unique(_valid, values)
+
+
+def my_number_reason(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Why each value is not a valid My Number: ``non_digit``, ``length``,
+    ``all_zeros`` or ``check_digit``; NA where valid or missing.  See
+    :data:`REASONS` for the words."""
+    return on_unique(_reason, values)
+
+
+def is_well_formed(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """True where the value is a valid My Number (see :func:`my_number`)."""
+    return my_number(values).notna()
+
+
+def mask(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Mask all but the last four characters: ``621498320257`` → ``********0257``.
+
+    Values that are not 12 digits are masked entirely but for their last four
+    characters too, so nothing longer than four characters of an input leaks.
+    """
+    def _mask(value: Any) -> str | None:
+        text = _text(value)
+        return "*" * max(len(text) - 4, 8) + text[-4:] if text else None
+
+    return on_unique(_mask, values)

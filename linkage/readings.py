@@ -1,0 +1,107 @@
+"""Readings of kanji names that the data itself offers.
+
+Kana cannot be derived from kanji (恭子 is キョウコ, タカコ, チカコ …), and
+registers often have no kana at all.  Instead of guessing one reading we
+collect every (kanji part, kana part) pair the data shows — register rows that
+carry kana, insurance records that carry both — into a :class:`Lexicon`, and
+fill a resident's missing kana from evidence about *that* person: an insurance
+record with the same name and birth date, or household members who share the
+surname.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .normalize import kana as _kana
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Observed (part, kanji key, kana key) triples, strict and loose."""
+
+    strict: pd.Index  # "fam\t佐藤\tサトウ"
+    loose: pd.Index
+    known: pd.Index  # "fam\t佐藤": kanji parts with at least one observed reading
+    pairs: pd.DataFrame  # columns part, kanji, kana
+
+    def __len__(self) -> int:
+        return len(self.strict)
+
+    def lookup(self, part: str, kanji: np.ndarray, kana: np.ndarray) -> np.ndarray:
+        """Grade readings: 0 observed, 1 observed loosely, 2 contradicted
+        (the kanji has other readings), 3 unknown (no reading of it known)."""
+        out = np.full(len(kanji), 3, dtype=np.int8)
+        ok = pd.notna(kanji) & pd.notna(kana)
+        if not ok.any():
+            return out
+        q = pd.Series(kana[ok], dtype=object).astype(str)
+        head = f"{part}\t" + pd.Series(kanji[ok], dtype=object).astype(str)
+        strict_keys = head + "\t" + q
+        loose_keys = head + "\t" + _kana.kana_key_loose(q).fillna("").astype(str)
+        grade = np.select(
+            [strict_keys.isin(self.strict), loose_keys.isin(self.loose), head.isin(self.known)],
+            [0, 1, 2],
+            3,
+        )
+        out[ok] = grade
+        return out
+
+
+def _pairs(frame: pd.DataFrame, part: str) -> pd.DataFrame:
+    k, q = frame[f"{part}_key"], frame[f"{part}_kana"]
+    both = k.notna() & q.notna()
+    return pd.DataFrame({"part": part, "kanji": k[both].astype(str), "kana": q[both].astype(str)})
+
+
+def build_lexicon(*frames: pd.DataFrame) -> Lexicon:
+    """Collect the readings shown by prepared residents and insurance records."""
+    rows = [_pairs(f, part) for f in frames for part in ("fam", "giv") if len(f)]
+    pairs = pd.concat(rows, ignore_index=True).drop_duplicates() if rows else pd.DataFrame(
+        columns=["part", "kanji", "kana"])
+    head = pairs["part"] + "\t" + pairs["kanji"]
+    strict = head + "\t" + pairs["kana"]
+    loose = head + "\t" + _kana.kana_key_loose(pairs["kana"]).fillna("").astype(str)
+    return Lexicon(pd.Index(strict.unique()), pd.Index(loose.unique()), pd.Index(head.unique()), pairs)
+
+
+def fill_readings(residents: pd.DataFrame, insurance: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing register kana from evidence about the same person.
+
+    1. An insurance record with the same name key and birth date carries the
+       person's kana (used only when all such records agree on it).
+    2. Household members with the same family-name key share its reading.
+    ``kana_source`` says where each reading came from.
+    """
+    out = residents
+    need = out["kana_key"].isna() & out["name_key"].notna() & out["birth"].notna()
+    if need.any() and len(insurance):
+        ins = insurance.loc[
+            insurance["kana_key"].notna() & insurance["name_key"].notna() & insurance["birth"].notna(),
+            ["name_key", "birth", "kana_key", "fam_kana", "giv_kana", "kana_loose"],
+        ]
+        agree = ins.groupby(["name_key", "birth"])["kana_key"].transform("nunique") == 1
+        ins = ins[agree].drop_duplicates(["name_key", "birth"])
+        found = out.loc[need, ["name_key", "birth"]].reset_index().merge(ins, on=["name_key", "birth"])
+        if len(found):
+            idx = found["index"].to_numpy()
+            out = out.copy()
+            for col in ("kana_key", "fam_kana", "giv_kana", "kana_loose"):
+                out.loc[idx, col] = found[col].to_numpy()
+            out.loc[idx, "kana_source"] = "insurance"
+    need = out["fam_kana"].isna() & out["fam_key"].notna() & out["household"].notna()
+    if need.any():
+        known = out.loc[out["fam_kana"].notna() & out["fam_key"].notna() & out["household"].notna(),
+                        ["household", "fam_key", "fam_kana"]]
+        unique = known.groupby(["household", "fam_key"])["fam_kana"].agg(["nunique", "first"])
+        unique = unique[unique["nunique"] == 1]["first"].rename("hh_kana").reset_index()
+        found = out.loc[need, ["household", "fam_key"]].reset_index().merge(unique, on=["household", "fam_key"])
+        if len(found):
+            out = out.copy() if out is residents else out
+            idx = found["index"].to_numpy()
+            out.loc[idx, "fam_kana"] = found["hh_kana"].to_numpy()
+            src = out.loc[idx, "kana_source"]
+            out.loc[idx, "kana_source"] = src.where(src.notna(), "household")
+    return out
