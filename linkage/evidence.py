@@ -85,11 +85,28 @@ FIELD_WORDS = {
 }
 SEX_WORDS = {"en": {1: "male", 2: "female"}, "ja": {1: "男", 2: "女"}}
 NUMBER_WORDS = {
-    "en": {"non_digit": "contains characters other than digits", "length": "is not 12 digits long",
+    "en": {"missing": "is empty", "non_digit": "contains characters other than digits", "length": "is not 12 digits long",
            "all_zeros": "is all zeros", "check_digit": "fails the check digit"},
-    "ja": {"non_digit": "数字以外の文字を含む", "length": "12桁ではない", "all_zeros": "すべて0",
+    "ja": {"missing": "空欄", "non_digit": "数字以外の文字を含む", "length": "12桁ではない", "all_zeros": "すべて0",
            "check_digit": "チェックデジットが合わない"},
 }
+
+
+PROBLEM_WORDS = {
+    "en": {"empty": "{field} is empty", "unreadable": "{field} is unreadable or not a real date",
+           "future": "{field} is in the future", "ancient": "{field} is before 1868",
+           "duplicate": "{field} repeats the one on row {detail}"},
+    "ja": {"empty": "{field}が空欄", "unreadable": "{field}が読めないか実在しない日付",
+           "future": "{field}が未来の日付", "ancient": "{field}が1868年より前",
+           "duplicate": "{field}が{detail}行目と重複"},
+}
+
+
+def problem_words(code: str, lang: str = "en") -> str:
+    """Words for a validation code ``problem|field|row|detail``."""
+    problem, field, row, detail = (code.split("|") + ["", "", ""])[:4]
+    text = PROBLEM_WORDS[lang].get(problem, problem).format(field=field, detail=detail)
+    return f"{text} (row {row})" if lang == "en" else f"{text}（{row}行目）"
 
 
 class Writer:
@@ -120,7 +137,8 @@ class Writer:
         return out
 
     # -- pieces ---------------------------------------------------------------
-    def person(self, r: int, with_number: bool = True) -> str:
+    def person(self, r: int, with_number: bool = True, more: str = "") -> str:
+        """``name (masked number, born YYYY, more)``."""
         name = self.res_identity[r] or ("(no name)" if self.lang == "en" else "（氏名なし）")
         year = _year(self.res_birth[r])
         bits = []
@@ -128,6 +146,8 @@ class Writer:
             bits.append(self.mask(self.res_number[r]))
         if year:
             bits.append(f"born {year}" if self.lang == "en" else f"{year}年生")
+        if more:
+            bits.append(more)
         return f"{name} ({', '.join(bits)})" if bits else name
 
     def what(self, x: int) -> str:
@@ -156,18 +176,18 @@ class Writer:
         what = self.what(x)
         if reason == "INVALID_MY_NUMBER":
             why = NUMBER_WORDS[self.lang].get(str(extra.get("number_reason")), "")
-            base = (f"the linked number {why}" if en else f"個人番号が{why}")
+            base = (f"the linked number {why}" if en else f"個人番号: {why}")
             return base + self._suggest(o, x, en)
         if reason == "BAD_RECORD":
-            field = extra.get("bad_field") or "?"
-            return (f"cannot be judged: {field}" if en else f"判定できない: {field}")
+            words = problem_words(str(extra.get("bad_field")), self.lang)
+            return (f"cannot be judged: {words}" if en else f"判定できない: {words}")
         if reason == "UNKNOWN_MY_NUMBER":
             base = ("the linked number is well-formed but not in the register" if en
                     else "個人番号は正しい形式だが住民登録にない")
             return base + self._suggest(o, x, en)
         holder = self.person(h, with_number=False) if h >= 0 else "?"
         if detail == "corporate":
-            return (f"{what} is a company, not a person: it cannot be the card holder {holder}'s account"
+            return (f"{what} is a company, not a person, so the account cannot be the card holder {holder}'s"
                     if en else f"{what}は法人名義: 個人 {holder} の口座ではない")
         if reason == "OK":
             return self.ok_sentence(x, detail, feats, extra)
@@ -186,9 +206,9 @@ class Writer:
                     hh = "same household" if en else "同一世帯"
                 own = extra.get("own")
                 if en:
-                    s = f"{what} matches {self.person(o)} ({hh}), not the card holder {holder}"
+                    s = f"{what} matches {self.person(o, more=hh)}, not the card holder {holder}"
                     return s + ("; the same account is on that person's own card" if own else "")
-                s = f"{what}は{self.person(o)}（{hh}）と一致し、カード所有者 {holder} ではない"
+                s = f"{what}は{self.person(o, more=hh)}と一致し、カード所有者 {holder} ではない"
                 return s + ("（同じ口座がその人のカードにも登録済み）" if own else "")
             if detail == "ambiguous":
                 n = int(extra.get("ties") or 2)
@@ -205,7 +225,7 @@ class Writer:
                     f"{what} fits none of them (card holder {holder})" if en else
                     f"同じ口座が{n}人のカードに登録されており、{what}はいずれとも一致しない（カード所有者 {holder}）")
         if reason == "FORMER_NAME":
-            return (f"{what}: given name{' and birth date' if feats.get('birth') == AGREE else ''} agree with "
+            return (f"{what}: {'given name and birth date agree' if feats.get('birth') == AGREE else 'given name agrees'} with "
                     f"the card holder {holder} but the family name differs: a former name (marriage, adoption)?"
                     if en else
                     f"{what}: 名{'と生年月日' if feats.get('birth') == AGREE else ''}はカード所有者 {holder} と一致、"

@@ -24,8 +24,9 @@ def number_problems(records: pd.DataFrame) -> np.ndarray:
 
 
 def record_problems(records: pd.DataFrame, today: pd.Timestamp | None = None) -> np.ndarray:
-    """A plain description of the first unusable required field of each record
-    (object array, None when the record can be judged)."""
+    """The first unusable required field of each record, coded
+    ``problem|field|row|detail`` (object array, None when the record can be
+    judged).  ``linkage.evidence.problem_words`` turns a code into words."""
     n = len(records)
     out = np.full(n, None, dtype=object)
     row = records["_row"].to_numpy() if "_row" in records.columns else np.arange(2, n + 2)
@@ -38,31 +39,28 @@ def record_problems(records: pd.DataFrame, today: pd.Timestamp | None = None) ->
         v = records[col].astype("string").str.strip()
         return (v.isna() | (v == "")).to_numpy(dtype=bool)
 
-    checks: list[tuple[np.ndarray, str]] = [(blank("record_id"), "record_id is empty")]
+    # Problems are coded "problem|field|row|detail"; linkage.evidence words them.
+    checks: list[tuple[np.ndarray, object]] = [(blank("record_id"), "empty|record_id")]
     bank = source == "bank"
     ins = source == "insurance"
-    checks.append((bank & blank("holder_kana"), "holder_kana is empty"))
-    checks.append((ins & blank("name") & blank("name_kana"), "name and name_kana are empty"))
+    checks.append((bank & blank("holder_kana"), "empty|holder_kana"))
+    checks.append((ins & blank("name") & blank("name_kana"), "empty|name"))
     no_birth = blank("birth_date")
-    checks.append((ins & no_birth, "birth_date is empty"))
+    checks.append((ins & no_birth, "empty|birth_date"))
     if "birth_date" in records.columns:
         birth = records["birth"] if "birth" in records.columns else dates.birth_date(records["birth_date"])
-        bad = ins & ~no_birth & birth.isna().to_numpy()
-        checks.append((bad, "birth_date is unreadable or impossible"))
-        future = ins & (birth > today).fillna(False).to_numpy(dtype=bool)
-        checks.append((future, "birth_date is in the future"))
-        ancient = ins & (birth < EARLIEST_BIRTH).fillna(False).to_numpy(dtype=bool)
-        checks.append((ancient, "birth_date is before 1868"))
+        checks.append((ins & ~no_birth & birth.isna().to_numpy(), "unreadable|birth_date"))
+        checks.append((ins & (birth > today).fillna(False).to_numpy(dtype=bool), "future|birth_date"))
+        checks.append((ins & (birth < EARLIEST_BIRTH).fillna(False).to_numpy(dtype=bool), "ancient|birth_date"))
     if "_duplicate_of" in records.columns:
         dup = records["_duplicate_of"].notna().to_numpy(dtype=bool)
         first = records["_duplicate_of"].to_numpy(dtype=object, na_value=None)
-        msgs = np.array([f"record_id repeats the one on row {f}" for f in first], dtype=object)
-        checks.append((dup, msgs))  # type: ignore[arg-type]
+        checks.append((dup, np.array([f"duplicate|record_id|{{row}}|{f}" for f in first], dtype=object)))
     for mask, message in reversed(checks):
         out = np.where(mask, message, out)
-    rows = np.array([f" (row {r})" for r in row], dtype=object)
     has = out != None  # noqa: E711
-    out[has] = out[has] + rows[has]
+    out[has] = [f"{code.split('|{row}|')[0]}|{r}|{code.split('|{row}|')[1]}" if "|{row}|" in code else f"{code}|{r}|"
+                for code, r in zip(out[has], row[has])]
     return out
 
 

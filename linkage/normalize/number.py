@@ -42,6 +42,8 @@ def _text(value: Any) -> str:
 
 
 def _reason(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return "non_digit"  # a negative number is not a My Number
     text = _text(value)
     try:
         stdnum_in.validate(text)
@@ -59,8 +61,7 @@ def _reason(value: Any) -> str | None:
 
 
 def _valid(value: Any) -> str | None:
-    text = _text(value)
-    return text if _reason(text) is None else None
+    return stdnum_in.compact(_text(value)) if _reason(value) is None else None
 
 
 def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:

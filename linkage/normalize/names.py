@@ -1,0 +1,198 @@
+"""Comparison keys for kanji and alphabet personal names.
+
+``name_key`` makes spellings of one registered name meet: NFKC, no variation
+selectors, no whitespace or separators, old/variant kanji folded through the
+curated table ``data/variants.tsv``; alphabet names are upper-cased, stripped of
+accents and punctuation, and Hepburn variants are folded (OHNO/ONO/OONO,
+HOMMA/HONMA).  ``name_near_key`` additionally folds a few confusable but
+distinct characters (斉/斎) so that a comparison can be graded "close".
+
+Table kinds: ``old`` = 旧字体 of a 常用/人名用 character, ``itaiji`` = 異体字 or
+俗字 seen in registered names (髙, 﨑, 邉), ``variant`` = a CJK compatibility
+code point of the standard character (NFKC folds it as well).
+
+Everything runs on distinct values only (``on_unique``).
+"""
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage.normalize._unique import as_series, on_unique
+
+__all__ = [
+    "NEAR_PAIRS",
+    "VARIANTS",
+    "is_alphabet",
+    "load_variants",
+    "name_key",
+    "name_near_key",
+    "split_name",
+]
+
+_VARIANTS_FILE = "variants.tsv"
+
+
+def load_variants() -> pd.DataFrame:
+    """Return the curated fold table (columns variant, standard, kind, note)."""
+    data = resources.files("linkage.normalize").joinpath("data")
+    text = data.joinpath(_VARIANTS_FILE).read_text(encoding="utf-8")
+    rows = list(csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    return pd.DataFrame(body, columns=header, dtype="string")
+
+
+def _variant_map() -> dict[str, str]:
+    table = load_variants()
+    return dict(zip(table["variant"], table["standard"], strict=True))
+
+
+#: variant character -> standard character, loaded once from ``data/variants.tsv``.
+VARIANTS: dict[str, str] = _variant_map()
+
+#: Distinct characters that are easily confused in names: equal under
+#: ``name_near_key`` only.  Each is a different character, not a variant form.
+NEAR_PAIRS: dict[str, str] = {
+    "斉": "斎",  # 斉藤/斎藤: different surnames, routinely mixed up (DOMAIN.md)
+    "萩": "荻",  # 萩原/荻原, 萩野/荻野: look-alike surname characters
+    "籐": "藤",  # rattan 籐 typed for wisteria 藤 (same reading, near-identical shape)
+    "杮": "柿",  # kokera 杮 vs kaki 柿 (柿沼, 柿本): visually identical, different code points
+    "已": "己",  # 克已 for 克己, 直已 for 直己: 已 is not a name character
+    "佑": "祐",  # 祐介/佑介, 祐子/佑子: same reading, the commonest given-name mix-up
+}
+
+_VARIATION_SELECTORS = frozenset(
+    [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), *range(0x180B, 0x180E), 0x180F]
+)
+# Whitespace, punctuation (・ - ＝ ゠ …), symbols, controls and format characters.
+_DROP_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po",
+                              "Sm", "Sc", "Sk", "So", "Cc", "Cf", "Cs"})
+# Placeholders legacy systems write for a character they cannot encode (外字): kept,
+# so that 渡〓 does not turn into 渡.  Private-use and unassigned code points are kept too.
+_PLACEHOLDERS = frozenset(map(ord, "〓?□■"))
+
+
+class _KanjiTable(dict[int, Any]):
+    """``str.translate`` table: drops separators and variation selectors, folds variants.
+
+    Entries are computed on first sight of a code point and cached.
+    """
+
+    def __init__(self, fold: dict[str, str]) -> None:
+        super().__init__({ord(k): v for k, v in fold.items()})
+
+    def __missing__(self, cp: int) -> int | None:
+        drop = cp in _VARIATION_SELECTORS or (
+            cp not in _PLACEHOLDERS and unicodedata.category(chr(cp)) in _DROP_CATEGORIES
+        )
+        value = None if drop else cp
+        self[cp] = value
+        return value
+
+
+_KANJI_TABLE = _KanjiTable(VARIANTS)
+_NEAR_TABLE = str.maketrans(NEAR_PAIRS)
+
+# Latin letters that do not decompose under NFKD.
+_LATIN_SPECIAL = str.maketrans({
+    "Ø": "O", "Æ": "AE", "Œ": "OE", "Đ": "D", "Ð": "D", "Ł": "L", "Þ": "TH",
+    "ẞ": "SS", "Ħ": "H", "Ŧ": "T", "Ŋ": "NG", "Ɨ": "I",
+})
+_HEP_M = re.compile(r"M(?=[BMP])")          # HOMMA -> HONMA, SAMPEI -> SANPEI
+_HEP_O = re.compile(r"O(?:[OU]|H(?![AEIOU]))")  # OO, OU, OH+consonant/end -> O
+_HEP_U = re.compile(r"UU")                  # YUUKI -> YUKI
+
+_LATIN_CACHE: dict[str, bool] = {}
+
+
+def _is_latin_letter(c: str) -> bool:
+    hit = _LATIN_CACHE.get(c)
+    if hit is None:
+        hit = _LATIN_CACHE[c] = unicodedata.name(c, "").startswith("LATIN ")
+    return hit
+
+
+def _latin_only(s: str) -> bool:
+    """True when ``s`` (NFKC) has letters and all of them are Latin."""
+    letters = [c for c in s if c.isalpha()]
+    return bool(letters) and all(_is_latin_letter(c) for c in letters)
+
+
+def _nfkc(value: Any) -> str:
+    return unicodedata.normalize("NFKC", value if isinstance(value, str) else str(value))
+
+
+def _hepburn(s: str) -> str:
+    while True:
+        t = _HEP_U.sub("U", _HEP_O.sub("O", _HEP_M.sub("N", s)))
+        if t == s:
+            return t
+        s = t
+
+
+def _latin_key(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s.upper().translate(_LATIN_SPECIAL))
+    return _hepburn("".join(c for c in s if c.isalnum()))
+
+
+def _key(value: Any) -> str | None:
+    s = _nfkc(value)
+    if _latin_only(s):
+        out = _latin_key(s)
+    else:  # re-NFKC: dropping a separator can leave base + combining mark (ｶ ﾞ -> ガ)
+        out = unicodedata.normalize("NFKC", s.translate(_KANJI_TABLE).upper())
+    return out or None
+
+
+def _near_key(value: Any) -> str | None:
+    k = _key(value)
+    return k.translate(_NEAR_TABLE) if k else None
+
+
+def name_key(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Equality key for names: variants, width, spacing and Hepburn spellings meet.
+
+    Missing in, missing out; a value with nothing left after cleaning is missing.
+    """
+    return on_unique(_key, values)
+
+
+def name_near_key(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """``name_key`` that also folds confusable distinct characters (斉→斎, ``NEAR_PAIRS``)."""
+    return on_unique(_near_key, values)
+
+
+_WS = re.compile(r"\s+")
+
+
+def _split(value: Any) -> tuple[str, str] | None:
+    parts = _WS.split(_nfkc(value).strip(), maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def split_name(values: Iterable[Any] | pd.Series) -> pd.DataFrame:
+    """Split names at the first run of whitespace (after NFKC) into family and given.
+
+    Both parts are missing when the name has no separator or is missing.
+    """
+    s = as_series(values)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    split = [_split(u) for u in uniques] + [None]  # last slot: code -1 (missing)
+    cols = {}
+    for i, col in enumerate(("family", "given")):
+        mapped = np.array([p[i] if p else None for p in split], dtype=object)
+        cols[col] = pd.Series(mapped.take(codes), index=s.index, dtype="string")
+    return pd.DataFrame(cols, index=s.index)
+
+
+def is_alphabet(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """True where the name is written in Latin letters (SMITH JOHN, Ｎｇｕｙｅｎ); False for NA."""
+    flags = on_unique(lambda v: _latin_only(_nfkc(v)), values, dtype="boolean")
+    return flags.fillna(False).astype(bool)
