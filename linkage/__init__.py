@@ -1,10 +1,10 @@
 """linkage: finds My Number links that point at the wrong person.
 
->>> import linkage
->>> result = linkage.audit("residents.csv", bank="bank.csv", insurance="insurance.csv")
->>> result.findings      # one row per linked record: status, reason, evidence, owner
->>> result.summary       # counts by source, status and reason
->>> result.write("out/") # findings.parquet/.csv, report.html, report.xlsx, summary.json
+    import linkage
+    result = linkage.audit("residents.csv", bank="bank.csv", insurance="insurance.csv")
+    result.findings       # one row per linked record: status, reason, evidence, owner
+    result.summary        # counts by source, status and reason
+    result.write("out/")  # findings.parquet/.csv, report.html, report.xlsx, summary.json
 
 ``linkage.normalize`` holds the Japanese-aware keys (kana, kanji variants,
 era dates, addresses, My Number), ``linkage.compare`` the comparison levels.
@@ -107,8 +107,8 @@ def _households(findings: pd.DataFrame, ctx: Any, top: int = 20) -> list[dict[st
 
 
 def evaluate(truth: Table, findings: Table):
-    """Score findings against a generated world's truth (see :mod:`linkage.evaluate`)."""
-    from .evaluate import evaluate as _evaluate
+    """Score findings against a generated world's truth (see :mod:`linkage.evaluation`)."""
+    from .evaluation import evaluate as _evaluate
 
     return _evaluate(truth, findings)
 

@@ -26,7 +26,7 @@ from .normalize import address as _address
 from .normalize import dates as _dates
 from .normalize import kana as _kana
 from .normalize import names as _names
-from .normalize import sex as _sex
+from .normalize.sex import sex as _sex_codes
 
 STRING_LEVELS = ("exact", "variant", "close", "different", "missing")
 DATE_LEVELS = ("exact", "swapped", "one_digit", "year_month", "different", "missing")
@@ -144,7 +144,7 @@ def _digits(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
 def compare_sex(a: Any, b: Any) -> pd.Series:
     """Grade two aligned sex Series (raw codes) into :data:`SEX_LEVELS`."""
     index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
-    sa, sb = _sex.sex(_series(a)), _sex.sex(_series(b))
+    sa, sb = _sex_codes(_series(a)), _sex_codes(_series(b))
     missing = (sa.isna() | sb.isna()).to_numpy()
     same = (sa == sb).fillna(False).to_numpy(dtype=bool)
     codes = np.select([missing, same], [2, 0], default=1).astype(np.int8)

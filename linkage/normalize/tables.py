@@ -18,7 +18,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from . import address, dates, kana, names, number, sex
+from . import address, dates, kana, names, number
+from .sex import sex as sex_codes
 
 KEY_COLUMNS = (
     "name_key", "fam_key", "giv_key", "near_key",
@@ -74,7 +75,7 @@ def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
     out = out.join(_name_parts(df["name"], ""))
     out = out.join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
-    out["sex"] = sex.sex(df["sex"])
+    out["sex"] = sex_codes(df["sex"])
     out["addr_key"] = address.address_key(df["address"])
     out["household"] = df["household_id"].astype("string")
     out["kana_source"] = np.where(out["kana_key"].notna(), "register", None)
@@ -125,7 +126,7 @@ def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     out["number"] = number.my_number(df["my_number"])
     out = out.join(_name_parts(df["name"], "")).join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
-    out["sex"] = sex.sex(df["sex"])
+    out["sex"] = sex_codes(df["sex"])
     out["addr_key"] = address.address_key(df["address"])
     out["corporate"] = False
     out["account"] = pd.Series(pd.NA, index=df.index, dtype="string")
