@@ -33,7 +33,7 @@ DATE_LEVELS = ("exact", "swapped", "one_digit", "year_month", "different", "miss
 SEX_LEVELS = ("exact", "different", "missing")
 
 #: Jaro-Winkler similarity of the keys at or above which two values are "close".
-THRESHOLDS = {"name": 0.90, "kana": 0.90, "address": 0.90}
+THRESHOLDS = {"name": 0.90, "kana": 0.90, "address": 0.90, "translit": 0.85}
 
 KeyFunc = Callable[[pd.Series], pd.Series]
 
@@ -212,16 +212,19 @@ def combine(*levels: np.ndarray) -> np.ndarray:
     ).astype(np.int8)
 
 
-def _split_by_other(full: np.ndarray, part: np.ndarray, other_part: np.ndarray):
-    """Where ``part`` is missing but the full key starts with the other side's
-    family key, split the full key there: returns (family, given) arrays."""
+def _split_by_other(full: np.ndarray, part: np.ndarray, other_fam: np.ndarray, other_giv: np.ndarray):
+    """Where a name is unsplit, split it where the other side's family name
+    ends (山田太郎 vs 山田 太郎) or its given name begins (田中花子 vs 鈴木 花子,
+    a former name): returns (family, given) arrays."""
     fam = part.copy()
     giv = np.full(len(full), None, dtype=object)
-    todo = np.flatnonzero(pd.isna(part) & pd.notna(full) & pd.notna(other_part))
+    todo = np.flatnonzero(pd.isna(part) & pd.notna(full) & (pd.notna(other_fam) | pd.notna(other_giv)))
     for i in todo:
-        f, o = full[i], other_part[i]
-        if f.startswith(o) and len(f) > len(o):
+        f, o, g = full[i], other_fam[i], other_giv[i]
+        if o is not None and f.startswith(o) and len(f) > len(o):
             fam[i], giv[i] = o, f[len(o):]
+        elif g is not None and f.endswith(g) and len(f) > len(g):
+            fam[i], giv[i] = f[: len(f) - len(g)], g
     return fam, giv
 
 
@@ -249,16 +252,20 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
     """
     li = np.asarray(li, dtype=np.int64)
     ri = np.asarray(ri, dtype=np.int64)
-    L = {c: _take(left, c, li) for c in ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")}
-    R = {c: _take(right, c, ri) for c in ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")}
+    cols = ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana", "fam_ph", "giv_ph")
+    L = {c: _take(left, c, li) for c in cols}
+    R = {c: _take(right, c, ri) for c in cols}
+    l_latin = left["latin"].to_numpy(dtype=bool)[li] if len(li) else np.zeros(0, dtype=bool)
+    r_latin = right["latin"].to_numpy(dtype=bool)[ri] if len(ri) else np.zeros(0, dtype=bool)
+    mixed = l_latin != r_latin  # alphabet on one side only: kanji keys cannot meet
     out: dict[str, np.ndarray] = {}
 
-    # Split an unsplit name at the other side's family name.
+    # Split an unsplit name where the other side's parts fit.
     for A, B in ((L, R), (R, L)):
-        fam, giv = _split_by_other(A["name_key"], A["fam_key"], B["fam_key"])
+        fam, giv = _split_by_other(A["name_key"], A["fam_key"], B["fam_key"], B["giv_key"])
         A["giv_key"] = np.where(pd.isna(A["giv_key"]), giv, A["giv_key"])
         A["fam_key"] = fam
-        fam, giv = _split_by_other(A["kana_key"], A["fam_kana"], B["fam_kana"])
+        fam, giv = _split_by_other(A["kana_key"], A["fam_kana"], B["fam_kana"], B["giv_kana"])
         A["giv_kana"] = np.where(pd.isna(A["giv_kana"]), giv, A["giv_kana"])
         A["fam_kana"] = fam
 
@@ -266,7 +273,16 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
         lk, rk = L[f"{part}_key"], R[f"{part}_key"]
         lq, rq = L[f"{part}_kana"], R[f"{part}_kana"]
         kanji = grade_keys(lk, rk, _near(lk), _near(rk), THRESHOLDS["name"])
+        kanji[mixed] = UNKNOWN
         kana_ = grade_keys(lq, rq, _loose(lq), _loose(rq), THRESHOLDS["kana"])
+        # Alphabet against katakana: a transliteration can confirm, never refute.
+        translit = np.full(len(li), UNKNOWN, dtype=np.int8)
+        if mixed.any():
+            lp, rp = L[f"{part}_ph"], R[f"{part}_ph"]
+            ok = mixed & pd.notna(lp) & pd.notna(rp)
+            if ok.any():
+                sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=-1)
+                translit[ok] = np.where(sim >= THRESHOLDS["translit"], CLOSE, UNKNOWN)
         reading = np.full(len(li), UNKNOWN, dtype=np.int8)
         if lexicon is not None:
             # The right side has kanji but no kana: is the left kana a reading of it?
@@ -275,11 +291,13 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
                 graded = lexicon.lookup(part, rk[ask], lq[ask])
                 reading[ask] = np.where(graded == 3, UNKNOWN, graded)
         out[f"{part}_kanji"], out[f"{part}_kana"], out[f"{part}_reading"] = kanji, kana_, reading
-        out[part] = combine(kanji, kana_, reading)
+        out[f"{part}_translit"] = translit
+        out[part] = combine(kanji, kana_, reading, translit)
 
     # Neither part comparable (e.g. both unsplit and different): grade the full names.
     full_kanji = grade_keys(L["name_key"], R["name_key"], _near(L["name_key"]), _near(R["name_key"]),
                             THRESHOLDS["name"])
+    full_kanji[mixed] = UNKNOWN
     full_kana = grade_keys(L["kana_key"], R["kana_key"], _loose(L["kana_key"]), _loose(R["kana_key"]),
                            THRESHOLDS["kana"])
     full = combine(full_kanji, full_kana)

@@ -118,10 +118,14 @@ def decide(
     bank = source == "bank"
     name_ok = np.isin(fam, (AGREE, CLOSE)) & np.isin(giv, (AGREE, CLOSE))
     holder_fits = has_holder & name_ok & np.isin(birth, (AGREE, UNKNOWN)) & np.isin(sex, (AGREE, UNKNOWN))
-    unverified = has_holder & (fam == UNKNOWN) & (giv == UNKNOWN)
+    # Something in the record speaks against the card holder.  Without that, a
+    # namesake elsewhere in the register is no reason to doubt the link.
+    contradicted = has_holder & ((fam == DISAGREE) | (giv == DISAGREE) | np.isin(birth, (DISAGREE, CLOSE))
+                                 | (sex == DISAGREE))
+    unverified = has_holder & ~contradicted & ~holder_fits
     clear_member = (member.pos >= 0) & (member.weight > hw + MARGIN)
     unique_cand = (cand.pos >= 0) & (cand.ties == 1)
-    clear_cand = unique_cand & (cand.weight > hw + MARGIN)
+    clear_cand = unique_cand & (cand.weight > hw + MARGIN) & (contradicted | cand.own | ~has_holder)
     former = (has_holder & (giv == AGREE) & np.isin(fam, (DISAGREE, CLOSE))
               & np.isin(birth, (AGREE,)) | (bank & has_holder & (giv == AGREE) & (fam == DISAGREE)))
     former &= np.isin(sex, (AGREE, UNKNOWN))
@@ -130,7 +134,7 @@ def decide(
     former &= ~(clear_cand & cand.own)
     sex_mismatch = has_holder & name_ok & (birth == AGREE) & (sex == DISAGREE)
     birth_near = has_holder & name_ok & (birth == CLOSE) & np.isin(sex, (AGREE, UNKNOWN))
-    ambiguous = (cand.pos >= 0) & (cand.ties > 1)
+    ambiguous = (cand.pos >= 0) & (cand.ties > 1) & contradicted
 
     conditions = [
         number_reason != None,  # noqa: E711 - object array of str/None

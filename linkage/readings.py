@@ -24,15 +24,16 @@ class Lexicon:
 
     strict: pd.Index  # "fam\t佐藤\tサトウ"
     loose: pd.Index
-    known: pd.Index  # "fam\t佐藤": kanji parts with at least one observed reading
+    known: pd.Index  # "fam\t佐藤": kanji parts observed often enough that an unseen reading contradicts
     pairs: pd.DataFrame  # columns part, kanji, kana
 
     def __len__(self) -> int:
         return len(self.strict)
 
     def lookup(self, part: str, kanji: np.ndarray, kana: np.ndarray) -> np.ndarray:
-        """Grade readings: 0 observed, 1 observed loosely, 2 contradicted
-        (the kanji has other readings), 3 unknown (no reading of it known)."""
+        """Grade readings: 0 observed, 1 observed loosely, 2 contradicted (the
+        kanji part was seen at least :data:`MIN_OBSERVATIONS` times, never
+        with this reading), 3 unknown."""
         out = np.full(len(kanji), 3, dtype=np.int8)
         ok = pd.notna(kanji) & pd.notna(kana)
         if not ok.any():
@@ -50,6 +51,11 @@ class Lexicon:
         return out
 
 
+#: A kanji part must be seen this often before an unseen reading counts against a match:
+#: rare names have readings the data has not shown yet (星南 is セナ or セイナ).
+MIN_OBSERVATIONS = 5
+
+
 def _pairs(frame: pd.DataFrame, part: str) -> pd.DataFrame:
     k, q = frame[f"{part}_key"], frame[f"{part}_kana"]
     both = k.notna() & q.notna()
@@ -59,12 +65,14 @@ def _pairs(frame: pd.DataFrame, part: str) -> pd.DataFrame:
 def build_lexicon(*frames: pd.DataFrame) -> Lexicon:
     """Collect the readings shown by prepared residents and insurance records."""
     rows = [_pairs(f, part) for f in frames for part in ("fam", "giv") if len(f)]
-    pairs = pd.concat(rows, ignore_index=True).drop_duplicates() if rows else pd.DataFrame(
-        columns=["part", "kanji", "kana"])
+    observed = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["part", "kanji", "kana"])
+    seen = (observed["part"] + "\t" + observed["kanji"]).value_counts()
+    pairs = observed.drop_duplicates().reset_index(drop=True)
     head = pairs["part"] + "\t" + pairs["kanji"]
     strict = head + "\t" + pairs["kana"]
     loose = head + "\t" + _kana.kana_key_loose(pairs["kana"]).fillna("").astype(str)
-    return Lexicon(pd.Index(strict.unique()), pd.Index(loose.unique()), pd.Index(head.unique()), pairs)
+    known = pd.Index(seen.index[seen.to_numpy() >= MIN_OBSERVATIONS])
+    return Lexicon(pd.Index(strict.unique()), pd.Index(loose.unique()), known, pairs)
 
 
 def fill_readings(residents: pd.DataFrame, insurance: pd.DataFrame) -> pd.DataFrame:

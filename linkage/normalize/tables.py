@@ -18,7 +18,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from . import address, dates, kana, names, number
+from . import address, dates, kana, names, number, translit
 from .sex import sex as sex_codes
 
 KEY_COLUMNS = (
@@ -64,6 +64,16 @@ def _kana_parts(raw: pd.Series) -> pd.DataFrame:
     )
 
 
+def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
+    """``latin`` (name written in the alphabet) and phonetic part keys
+    ``fam_ph``/``giv_ph`` for comparing alphabet names with katakana."""
+    out["latin"] = out["name_key"].str.fullmatch(r"[A-Z0-9]+").fillna(False).astype(bool)
+    for part in ("fam", "giv"):
+        ph = translit.phonetic(out[f"{part}_key"])
+        out[f"{part}_ph"] = ph.fillna(translit.phonetic(out[f"{part}_kana"]))
+    return out
+
+
 def _na_strings(index: pd.Index, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(pd.NA, index=index, dtype="string") for c in columns})
 
@@ -79,7 +89,7 @@ def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
     out["addr_key"] = address.address_key(df["address"])
     out["household"] = df["household_id"].astype("string")
     out["kana_source"] = np.where(out["kana_key"].notna(), "register", None)
-    return out
+    return add_phonetic(out)
 
 
 def is_corporate(holder: pd.Series) -> pd.Series:
@@ -106,7 +116,7 @@ def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
     out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string")
     out["corporate"] = is_corporate(holder)
     out["account"] = _account_key(df)
-    return out
+    return add_phonetic(out)
 
 
 def _account_key(df: pd.DataFrame) -> pd.Series:
@@ -130,4 +140,4 @@ def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     out["addr_key"] = address.address_key(df["address"])
     out["corporate"] = False
     out["account"] = pd.Series(pd.NA, index=df.index, dtype="string")
-    return out
+    return add_phonetic(out)

@@ -1,0 +1,737 @@
+"""The input edge of the audit: read residents, bank and insurance tables.
+
+``read_table`` turns a CSV/TSV (UTF-8, UTF-8 with BOM, CP932), Parquet file or
+directory, Excel workbook or DataFrame into one DataFrame with English column
+names (CONTRACT.md "Inputs"), every value as text (``string`` dtype, blank
+cells missing) except datetimes in ``birth_date``, plus ``_row``: where each
+record is in the source, as a person would count (header = 1).  Any problem
+with the input is an ``InputError`` naming file, row and column, never a value.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import decimal
+import hashlib
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from linkage.errors import InputError
+from linkage.normalize._unique import on_unique
+
+Kind = Literal["residents", "bank", "insurance"]
+ROW = "_row"
+
+_MY_NUMBER = ("個人番号", "マイナンバー")
+_PERSON = {
+    "name": ("氏名", "漢字氏名"),
+    "name_kana": ("氏名カナ", "カナ氏名", "フリガナ"),
+    "birth_date": ("生年月日",),
+    "sex": ("性別",),
+    "address": ("住所",),
+}
+
+#: English column -> accepted Japanese aliases, per kind, in output order.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "residents": {
+        "my_number": _MY_NUMBER,
+        **_PERSON,
+        "household_id": ("世帯番号",),
+        "relationship": ("続柄",),
+    },
+    "bank": {
+        "record_id": ("レコードID",),
+        "my_number": _MY_NUMBER,
+        "bank_code": ("金融機関コード",),
+        "branch_code": ("支店コード",),
+        "account_type": ("預金種目",),
+        "account_number": ("口座番号",),
+        "holder_kana": ("口座名義", "口座名義カナ"),
+    },
+    "insurance": {
+        "record_id": ("レコードID",),
+        "my_number": _MY_NUMBER,
+        "insurer_number": ("保険者番号",),
+        "symbol": ("記号",),
+        "number": ("番号",),
+        **_PERSON,
+    },
+}
+
+#: Columns that must be present; the rest of ALIASES[kind] are added as NA.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "residents": ("my_number", "name", "birth_date", "sex"),
+    "bank": ("record_id", "my_number", "holder_kana"),
+    "insurance": ("record_id", "my_number", "birth_date"),
+}
+#: At least one column of each group must be present.
+ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
+    "residents": (),
+    "bank": (),
+    "insurance": (("name", "name_kana"),),
+}
+
+_DATE_COLUMNS = frozenset({"birth_date"})
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_UTF8_BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UNNAMED = "Unnamed: {}"
+
+
+@dataclass
+class _Raw:
+    """A table as read, before header mapping and value conversion."""
+
+    header: list[Any]  # source column labels, in order (may repeat)
+    columns: list[Any]  # one array-like of values per header entry
+    rows: np.ndarray  # int64 source position of each record
+    drop_blank_rows: bool  # rows with nothing in them are not records
+
+
+# ----------------------------------------------------------------- public API
+def read_table(source: str | os.PathLike[str] | pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Read one input table of ``kind`` ("residents", "bank" or "insurance").
+
+    ``source`` is a path (.csv/.txt/.tsv, .parquet/.pq or a directory of
+    Parquet files, .xlsx) or a DataFrame.  Returns the known columns (English
+    names, contract order, absent optional ones all-NA), then extra columns
+    unchanged, then ``_row`` (int64).  Raises ``InputError`` for bad input.
+    """
+    if kind not in ALIASES:
+        raise ValueError(f"kind must be one of {', '.join(ALIASES)}, not {kind!r}")
+    if isinstance(source, pd.DataFrame):
+        label = f"<{kind} DataFrame>"
+        raw = _raw_from_frame(source, label)
+    else:
+        label = os.fspath(source)
+        raw = _read_path(Path(source), label, kind)
+    return _finish(raw, kind, label)
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, or of every file under a directory.
+
+    A directory's digest combines each file's relative path and digest, in
+    sorted order, so renaming or editing any part file changes it.
+    """
+    p = Path(path)
+    try:
+        if not p.is_dir():
+            return _sha256_file(p)
+        combined = hashlib.sha256()
+        for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            rel = f.relative_to(p).as_posix()
+            combined.update(f"{rel}\0{_sha256_file(f)}\n".encode())
+        return combined.hexdigest()
+    except OSError as e:
+        raise InputError(os.fspath(path), f"cannot read file ({_os_reason(e)})") from None
+
+
+def header_key(label: object) -> str:
+    """Comparison key for a header: NFKC, trimmed, case-folded, no spaces/_/-."""
+    text = unicodedata.normalize("NFKC", str(label)).replace("\ufeff", "")
+    return re.sub(r"[\s_\-]+", "", text.strip()).casefold()
+
+
+# ----------------------------------------------------------------- by format
+def _read_path(path: Path, label: str, kind: str) -> _Raw | None:
+    if path.is_dir():
+        return _read_parquet(path, label)
+    if not path.exists():
+        raise InputError(label, "file not found")
+    fmt = _format_of(path, label)
+    if fmt == "parquet":
+        return _read_parquet(path, label)
+    if fmt == "xlsx":
+        return _read_xlsx(path, label, kind)
+    return _read_csv(path, label)
+
+
+def _format_of(path: Path, label: str) -> str:
+    """"csv", "parquet" or "xlsx": by content signature, else by suffix."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise InputError(label, f"cannot read file ({_os_reason(e)})") from None
+    suffix = path.suffix.lower()
+    if magic == b"PAR1":
+        return "parquet"
+    if magic == b"PK\x03\x04" and suffix not in _PARQUET_SUFFIXES:
+        return "xlsx"
+    if suffix in _PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix in _XLSX_SUFFIXES:
+        return "xlsx"
+    if suffix == ".xls":
+        raise InputError(label, "old Excel .xls files are not supported: save it as .xlsx or CSV")
+    return "csv"
+
+
+# ----------------------------------------------------------------------- CSV
+def _read_csv(path: Path, label: str) -> _Raw | None:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(label, f"cannot read file ({_os_reason(e)})") from None
+    return _parse_text(_decode(data, label), label)
+
+
+def _line_of(data: bytes | str, pos: int) -> int:
+    """1-based line number of position ``pos`` (\\n, \\r\\n or \\r breaks)."""
+    head = data[:pos]
+    nl, cr, crlf = ("\n", "\r", "\r\n") if isinstance(head, str) else (b"\n", b"\r", b"\r\n")
+    return head.count(nl) + head.count(cr) - head.count(crlf) + 1
+
+
+# A Japanese character encoded as UTF-8 (kana, kanji, full-width forms).
+_UTF8_JA = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}|\xef[\xbc-\xbf][\x80-\xbf])")
+
+
+# Single bytes Python's cp932 codec lets through that real Shift_JIS text never has.
+_NOT_SJIS = re.compile("[\x80\uf8f0-\uf8f3]")
+
+
+def _decode(data: bytes, label: str) -> str:
+    """Decode strictly: UTF-8 (BOM optional), else CP932; never mojibake."""
+    if data.startswith(_UTF16_BOMS):  # Excel's "Unicode text" export
+        try:
+            return _no_binary(data.decode("utf-16"), label)
+        except UnicodeDecodeError as e:
+            head = data[: e.start].decode("utf-16", errors="replace")
+            raise InputError(label, "not valid UTF-16 text", row=_line_of(head, len(head))) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(label, "binary data, not a text table (CSV/TSV)", row=_line_of(data, nul))
+    has_bom = data.startswith(_UTF8_BOM)
+    body = data[len(_UTF8_BOM):] if has_bom else data
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = e.start
+    mixed = "mixed text encodings (save the whole file as UTF-8 or as CP932)"
+    if has_bom or not body[:bad].isascii():
+        raise InputError(label, f"not UTF-8 although earlier rows are: {mixed}", row=_line_of(body, bad))
+    try:
+        text, cp932_bad = body.decode("cp932"), None
+    except UnicodeDecodeError as e:
+        text, cp932_bad = "", e.start
+    utf8_row = _utf8_line(body)
+    if cp932_bad is None and (m := _NOT_SJIS.search(text)):
+        cp932_bad = len(text[: m.start()].encode("cp932"))
+    if cp932_bad is None and utf8_row is None:
+        return text
+    bad_row = _line_of(body, bad)
+    further = bad_row if cp932_bad is None else _line_of(body, max(bad, cp932_bad))
+    if utf8_row is not None and utf8_row != bad_row:
+        # the line that breaks the encoding which reads further is the odd one
+        raise InputError(
+            label,
+            f"row {utf8_row} is UTF-8 but row {bad_row} is not: {mixed}",
+            row=utf8_row if cp932_bad is None else further,
+        )
+    raise InputError(label, "cannot decode the text as UTF-8 or CP932 (Shift_JIS)", row=further)
+
+
+def _utf8_line(body: bytes, limit: int = 10_000) -> int | None:
+    """Line number of the first line that is UTF-8 Japanese text, if any."""
+    checked = 0
+    pos = 0
+    while checked < limit:
+        m = _UTF8_JA.search(body, pos)
+        if m is None:
+            return None
+        start = max(body.rfind(b"\n", 0, m.start()), body.rfind(b"\r", 0, m.start())) + 1
+        ends = [i for i in (body.find(b"\n", m.end()), body.find(b"\r", m.end())) if i >= 0]
+        end = min(ends) if ends else len(body)
+        try:
+            body[start:end].decode("utf-8")
+            return _line_of(body, start)
+        except UnicodeDecodeError:
+            pass
+        pos, checked = end, checked + 1
+    return None
+
+
+def _no_binary(text: str, label: str) -> str:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(label, "binary data, not a text table (CSV/TSV)", row=_line_of(text, nul))
+    return text
+
+
+_LEADING_BLANK = re.compile(r"(?:[ \t\u3000]*(?:\r\n|\r|\n))*")
+_BREAK = re.compile(r"\r\n|\r|\n")
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _parse_text(text: str, label: str) -> _Raw | None:
+    """Parse decoded CSV/TSV text; None when there is no header at all."""
+    lead = _LEADING_BLANK.match(text)
+    skipped = _line_of(text, lead.end()) - 1
+    text = text[lead.end():]
+    if text.endswith("\x1a"):  # DOS end-of-file mark from older systems
+        text = text.rstrip("\x1a")
+    if not text.strip():
+        return None
+    first_line = _BREAK.split(text, maxsplit=1)[0]
+    sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    try:
+        frame = _csv_frame(text, sep)
+    except pd.errors.ParserError as e:
+        raise _parser_error(e, text, sep, skipped, label) from None
+    except (pd.errors.EmptyDataError, ValueError, OverflowError):
+        raise InputError(label, "cannot parse as CSV/TSV") from None
+    starts = _record_starts(frame, text) + skipped
+    cols = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+    header = [c[0] for c in cols]
+    return _Raw(header, [c[1:] for c in cols], starts[1:], drop_blank_rows=True)
+
+
+def _csv_frame(text: str, sep: str, nrows: int | None = None) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(text.encode("utf-8")),  # the C parser is fastest on bytes
+        encoding="utf-8",
+        sep=sep,
+        header=None,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+        index_col=False,
+        engine="c",
+        nrows=nrows,
+    )
+
+
+def _record_starts(frame: pd.DataFrame, text: str) -> np.ndarray:
+    """1-based line on which each parsed record starts (header record first)."""
+    n = len(frame)
+    lines = _count_breaks(text) + (0 if text.endswith(("\n", "\r")) else 1)
+    if lines == n:  # no line breaks inside quoted cells: one record per line
+        return np.arange(1, n + 1, dtype=np.int64)
+    extra = np.zeros(n, dtype=np.int64)
+    for c in frame.columns:
+        col = frame[c]
+        has = col.str.contains("\n", regex=False) | col.str.contains("\r", regex=False)
+        if has.any():
+            extra[has.to_numpy()] += col[has].str.count(_BREAK.pattern).to_numpy(dtype=np.int64)
+    per_record = 1 + extra
+    return 1 + np.concatenate(([0], np.cumsum(per_record)[:-1])).astype(np.int64)
+
+
+def _count_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _parser_error(err: Exception, text: str, sep: str, skipped: int, label: str) -> InputError:
+    """Turn a pandas tokenizer error into an InputError with the file line."""
+    msg = str(err)
+    if m := _RAGGED.search(msg):
+        expected, record, saw = int(m[1]), int(m[2]) - 1, int(m[3])
+        what = f"{saw} fields, but the header has {expected}"
+    elif m := _OPEN_QUOTE.search(msg):
+        record = int(m[1])
+        what = 'a quoted cell (") is never closed'
+    else:
+        return InputError(label, "cannot parse as CSV/TSV")
+    return InputError(label, what, row=_start_of_record(text, sep, record) + skipped)
+
+
+def _start_of_record(text: str, sep: str, record: int) -> int:
+    """Line on which 0-based ``record`` starts (all records before it parse)."""
+    try:
+        before = _csv_frame(text, sep, nrows=record)
+    except (pd.errors.ParserError, ValueError):  # pragma: no cover - defensive
+        return record + 1
+    breaks = sum(int(before[c].str.count(_BREAK.pattern).sum()) for c in before.columns)
+    return len(before) + breaks + 1
+
+
+# ------------------------------------------------------------------- Parquet
+def _read_parquet(path: Path, label: str) -> _Raw:
+    import pyarrow.parquet as pq
+
+    what = "a directory of Parquet files" if path.is_dir() else "a Parquet file"
+    try:
+        table = pq.read_table(path)
+        keep = [n for n in table.column_names if not re.fullmatch(r"__index_level_\d+__", n)]
+        columns = [_arrow_values(table.column(n)) for n in keep]
+    except Exception as e:  # pyarrow raises many types for a bad file
+        raise InputError(label, f"cannot read as {what} ({type(e).__name__})") from None
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    return _Raw(keep, columns, rows, drop_blank_rows=False)
+
+
+def _arrow_values(col: Any) -> Any:
+    """Arrow column -> pandas values; integers become exact text, not floats."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=t.value_type)
+        t = col.type
+    if pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0):
+        col = pc.cast(col, pa.string())  # before pandas turns int-with-nulls into float
+    elif pa.types.is_null(t):
+        return pd.Series([None] * len(col), dtype=object)
+    return col.to_pandas(date_as_object=False)
+
+
+# --------------------------------------------------------------------- Excel
+def _read_xlsx(path: Path, label: str, kind: str) -> _Raw:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a bad workbook
+        raise InputError(label, f"cannot read as an Excel .xlsx workbook ({type(e).__name__})") from None
+    names: list[str] = []
+    headers: list[list[Any]] = []
+    try:
+        for sheet in book.worksheets:
+            names.append(sheet.title)
+            header, raw = _read_sheet(sheet, kind)
+            if raw is not None:
+                return raw
+            if header is not None:
+                headers.append(header)
+    except Exception as e:
+        raise InputError(label, f"cannot read the Excel workbook ({type(e).__name__})") from None
+    finally:
+        book.close()
+    if len(names) == 1 and headers:  # one sheet: say exactly what is missing
+        _map_header(_Raw(headers[0], [], np.empty(0, np.int64), False), kind, label)
+    need = ", ".join(REQUIRED[kind] + tuple(" or ".join(g) for g in ONE_OF[kind]))
+    listed = ", ".join(f'"{n}"' for n in names) or "none"
+    raise InputError(label, f"no sheet has the required columns {need} (sheets: {listed})")
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _read_sheet(sheet: Any, kind: str) -> tuple[list[Any] | None, _Raw | None]:
+    """The header of a sheet, and the sheet as a table if it has the required columns.
+
+    The header is the first non-empty row; ``_row`` is the sheet row number.
+    """
+    sheet.reset_dimensions()  # stored dimensions are often wrong
+    rows = sheet.iter_rows(values_only=True)
+    header: list[Any] | None = None
+    number = 0
+    for number, values in enumerate(rows, start=1):
+        if not all(_blank(v) for v in values):
+            header = ["" if v is None else str(v) for v in values]
+            break
+    if header is None or _missing(_target_names(header, kind), kind):
+        return header, None
+    records: list[tuple[Any, ...]] = []
+    numbers: list[int] = []
+    for number, values in enumerate(rows, start=number + 1):
+        if not all(_blank(v) for v in values):
+            records.append(values)
+            numbers.append(number)
+    width = max([len(header), *map(len, records)])
+    header += [""] * (width - len(header))
+    columns = [np.empty(len(records), dtype=object) for _ in range(width)]
+    for i, values in enumerate(records):
+        for j, v in enumerate(values):
+            columns[j][i] = v
+    return header, _Raw(header, columns, np.asarray(numbers, dtype=np.int64), drop_blank_rows=True)
+
+
+# ----------------------------------------------------------------- DataFrame
+def _raw_from_frame(frame: pd.DataFrame, label: str) -> _Raw:
+    header = list(frame.columns)
+    columns = [frame.iloc[:, j] for j in range(frame.shape[1])]
+    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+    positions = [j for j, h in enumerate(header) if h == ROW]
+    if len(positions) == 1:  # already read once: keep the source positions
+        j = positions[0]
+        try:
+            given = pd.to_numeric(columns[j], errors="raise")
+            if given.isna().any() or (given != np.floor(given)).any():
+                raise ValueError
+            rows = given.to_numpy(dtype=np.int64)
+        except (ValueError, TypeError):
+            raise InputError(label, "column holds something other than row numbers", column=ROW) from None
+        del header[j], columns[j]
+    return _Raw(header, columns, rows, drop_blank_rows=False)
+
+
+# ----------------------------------------------------- mapping and checking
+def _lookup(kind: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for english, aliases in ALIASES[kind].items():
+        for name in (english, *aliases):
+            table[header_key(name)] = english
+    return table
+
+
+def _target_names(header: Sequence[Any], kind: str) -> list[Any]:
+    """English name for each known header, the label itself for extras."""
+    lookup = _lookup(kind)
+    out: list[Any] = []
+    for label in header:
+        key = header_key(label) if label is not None else ""
+        out.append(lookup.get(key, label))
+    return out
+
+
+def _missing(targets: Sequence[Any], kind: str) -> list[str]:
+    present = set(t for t in targets if isinstance(t, str))
+    missing = [c for c in REQUIRED[kind] if c not in present]
+    for group in ONE_OF[kind]:
+        if not present.intersection(group):
+            missing.append(" or ".join(group))
+    return missing
+
+
+def _also(kind: str, column: str) -> str:
+    names = [a for c in column.split(" or ") for a in ALIASES[kind].get(c, ())]
+    return f" (also accepted: {', '.join(names)})" if names else ""
+
+
+def _map_header(raw: _Raw, kind: str, label: str) -> list[Any]:
+    """Output column names: English for known columns, extras de-duplicated."""
+    targets = _target_names(raw.header, kind)
+    known = set(ALIASES[kind])
+    seen: dict[Any, int] = {}
+    for j, (name, original) in enumerate(zip(targets, raw.header)):
+        if name in known:
+            if name in seen:
+                first = raw.header[seen[name]]
+                raise InputError(
+                    label,
+                    f'duplicate column "{name}" (headers "{first}" and "{original}")',
+                    column=name,
+                )
+            seen[name] = j
+    missing = _missing(targets, kind)
+    if missing:
+        col = missing[0]
+        raise InputError(label, f'missing required column "{col}"{_also(kind, col)}', column=col)
+    taken: set[Any] = {t for t in targets if t in known}
+    out: list[Any] = []
+    for j, name in enumerate(targets):
+        if name in known:
+            out.append(name)
+            continue
+        if name == ROW:
+            raise InputError(label, 'column "_row" is reserved for row numbers: rename it', column=ROW)
+        if _is_unnamed(name):
+            name = _UNNAMED.format(j)
+        base, k = name, 0
+        while name in taken:
+            k += 1
+            name = f"{base}.{k}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+# ------------------------------------------------------- value conversion
+def _cell_text(v: Any) -> str | None:
+    """One cell as text: integers without ".0", dates as ISO, blanks missing."""
+    if isinstance(v, str):
+        return v if v.strip() else None
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if f != f:
+            return None
+        if f.is_integer() and abs(f) < 1e16:
+            return str(int(f))
+        return repr(f)
+    if isinstance(v, decimal.Decimal):
+        if v.is_nan():
+            return None
+        return str(int(v)) if v == v.to_integral_value() else str(v)
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is None and v.time() == dt.time(0):
+            return v.date().isoformat()
+        return v.isoformat()
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray)):
+        return _cell_text(bytes(v).decode("utf-8"))
+    if isinstance(v, np.ndarray):
+        return str(v.tolist())
+    return str(v)
+
+
+def _cell_date_or_text(v: Any) -> Any:
+    """Like ``_cell_text`` but datetimes and dates stay dates (as Timestamps)."""
+    if isinstance(v, dt.datetime):
+        return pd.Timestamp(v)
+    if isinstance(v, dt.date):
+        return pd.Timestamp(v)
+    if isinstance(v, np.datetime64):
+        return pd.Timestamp(v)
+    return _cell_text(v)
+
+
+_isspace = np.frompyfunc(str.isspace, 1, 1)
+
+
+def _blank_to_na(values: np.ndarray) -> pd.Series:
+    """Object array of str (or missing) -> ``string`` Series; blank cells missing."""
+    values = np.asarray(values, dtype=object)
+    missing = pd.isna(values)
+    present = values[~missing] if missing.any() else values
+    blank = (present == "") | _isspace(present).astype(bool) if len(present) else np.zeros(0, bool)
+    if blank.any():
+        values = values.copy()
+        idx = np.flatnonzero(~missing)[blank] if missing.any() else np.flatnonzero(blank)
+        values[idx] = None
+    return pd.Series(pd.array(values, dtype="string"))
+
+
+def _as_text(values: Any) -> pd.Series:
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    s = s.reset_index(drop=True)
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _as_text(s.astype(object))
+    if pd.api.types.is_bool_dtype(dtype):
+        return _each(_cell_text, s)
+    if pd.api.types.is_integer_dtype(dtype):
+        return s.astype("string")
+    if pd.api.types.is_float_dtype(dtype):
+        return _float_text(s)
+    if isinstance(dtype, pd.StringDtype) or (
+        dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    ):
+        return _blank_to_na(s.to_numpy())
+    return _each(_cell_text, s)
+
+
+def _each(func: Any, s: pd.Series, dtype: str | None = "string") -> pd.Series:
+    """``on_unique``, falling back to every value for unhashable ones (lists)."""
+    try:
+        return on_unique(func, s, dtype=dtype)
+    except TypeError:
+        out = [None if _is_missing(v) else func(v) for v in s]
+        return pd.Series(out, index=s.index, dtype=dtype if dtype else object)
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (pd.api.types.is_scalar(v) and bool(pd.isna(v)))
+
+
+def _float_text(s: pd.Series) -> pd.Series:
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    out = np.full(len(v), None, dtype=object)
+    finite = np.isfinite(v)
+    integral = finite & (np.floor(v) == v) & (np.abs(v) < 1e16)
+    out[integral] = v[integral].astype(np.int64).astype(str).astype(object)
+    rest = finite & ~integral
+    if rest.any():
+        out[rest] = [repr(float(x)) for x in v[rest]]
+    return pd.Series(pd.array(out, dtype="string"))
+
+
+def _as_dates(values: Any) -> pd.Series:
+    """``birth_date``: datetime values stay datetimes, everything else text."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    s = s.reset_index(drop=True)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return _as_text(s)
+    out = _each(_cell_date_or_text, s, dtype=None)
+    present = out.dropna()
+    if len(present) and all(isinstance(x, pd.Timestamp) for x in present):
+        try:
+            return pd.to_datetime(out)
+        except (ValueError, TypeError, OverflowError):
+            return out
+    return out
+
+
+def _convert(values: Any, is_date: bool, name: Any, label: str, rows: np.ndarray) -> pd.Series:
+    try:
+        return _as_dates(values) if is_date else _as_text(values)
+    except UnicodeDecodeError:
+        row = _first_bad_bytes(values, rows)
+        raise InputError(label, "holds bytes that are not UTF-8 text", row=row, column=str(name)) from None
+
+
+def _first_bad_bytes(values: Any, rows: np.ndarray) -> int | None:
+    for i, v in enumerate(values):
+        if isinstance(v, (bytes, bytearray)):
+            try:
+                bytes(v).decode("utf-8")
+            except UnicodeDecodeError:
+                return int(rows[i])
+    return None
+
+
+# -------------------------------------------------------------- assembling
+def _empty_raw(kind: str) -> _Raw:
+    header = list(ALIASES[kind])
+    return _Raw(header, [np.empty(0, dtype=object) for _ in header], np.empty(0, np.int64), False)
+
+
+def _finish(raw: _Raw | None, kind: str, label: str) -> pd.DataFrame:
+    """Map headers, check them, convert values and lay out the result."""
+    if raw is None:  # an empty file: no header, no rows
+        if kind == "residents":
+            raise InputError(label, "no residents: the file is empty")
+        raw = _empty_raw(kind)
+    known = ALIASES[kind]
+    names = _map_header(raw, kind, label)
+    n = len(raw.rows)
+    data: dict[Any, pd.Series] = {}
+    for name, values, original in zip(names, raw.columns, raw.header):
+        is_date = name in _DATE_COLUMNS and name in known
+        col = _convert(values, is_date, name, label, raw.rows)
+        if name not in known and _is_unnamed(original) and col.isna().all():
+            continue  # an empty column without a header: a trailing delimiter
+        data[name] = col
+    rows = raw.rows
+    if raw.drop_blank_rows and n and data:
+        blank = np.logical_and.reduce([c.isna().to_numpy() for c in data.values()])
+        if blank.any():
+            keep = np.flatnonzero(~blank)
+            data = {k: c.take(keep).reset_index(drop=True) for k, c in data.items()}
+            rows = rows[keep]
+    m = len(rows)
+    ordered: dict[Any, Any] = {}
+    for col in known:
+        ordered[col] = data.pop(col) if col in data else pd.Series(pd.NA, index=range(m), dtype="string")
+    ordered.update(data)
+    ordered[ROW] = pd.Series(np.asarray(rows, dtype=np.int64))
+    if kind == "residents" and m == 0:
+        raise InputError(label, "no residents: the table has a header but no rows")
+    return pd.DataFrame(ordered, index=pd.RangeIndex(m), copy=False)
+
+
+def _is_unnamed(label: Any) -> bool:
+    return label is None or (isinstance(label, str) and not label.strip())
+
+
+# ----------------------------------------------------------------- helpers
+def _sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _os_reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
