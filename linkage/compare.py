@@ -26,6 +26,7 @@ from .normalize import address as _address
 from .normalize import dates as _dates
 from .normalize import kana as _kana
 from .normalize import names as _names
+from .normalize import translit as _translit
 from .normalize.sex import sex as _sex_codes
 
 STRING_LEVELS = ("exact", "variant", "close", "different", "missing")
@@ -236,6 +237,16 @@ def _loose(keys: np.ndarray) -> np.ndarray:
     return _obj(_kana.kana_key_loose(pd.Series(keys, dtype=object)))
 
 
+def _phonetic_side(side: dict[str, np.ndarray], part: str, need: np.ndarray) -> np.ndarray:
+    """Phonetic keys of one side's name part: the stored one for alphabet names,
+    romanised kana (or katakana written in the name column) where ``need``."""
+    out = side[f"{part}_ph"].copy()
+    if need.any():
+        kana_first = np.where(pd.notna(side[f"{part}_kana"]), side[f"{part}_kana"], side[f"{part}_key"])
+        out[need] = _obj(_translit.phonetic(pd.Series(kana_first[need], dtype=object)))
+    return out
+
+
 def _take(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
     return _obj(frame[col]).take(idx) if len(idx) else np.array([], dtype=object)
 
@@ -278,7 +289,8 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
         # Alphabet against katakana: a transliteration can confirm, never refute.
         translit = np.full(len(li), UNKNOWN, dtype=np.int8)
         if mixed.any():
-            lp, rp = L[f"{part}_ph"], R[f"{part}_ph"]
+            lp = _phonetic_side(L, part, mixed & ~l_latin)
+            rp = _phonetic_side(R, part, mixed & ~r_latin)
             ok = mixed & pd.notna(lp) & pd.notna(rp)
             if ok.any():
                 sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=-1)

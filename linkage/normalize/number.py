@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_ as stdnum_in
@@ -64,20 +65,51 @@ def _valid(value: Any) -> str | None:
     return stdnum_in.compact(_text(value)) if _reason(value) is None else None
 
 
+def _analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(12-digit number or NA, reason or NA) for every value.
+
+    Plain 12-digit ASCII strings, by far the common case, take a fast path
+    straight to stdnum's check digit; everything else goes through
+    :func:`_reason` (separators, full-width digits, numeric cells …).
+    """
+    from ._unique import as_series
+
+    s = as_series(values)
+    text = s.astype("string")
+    plain = text.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
+    number = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
+    reason = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
+    if plain.any():
+        digits = text[plain].to_numpy(dtype=str)
+        body = np.asarray(digits, dtype="U11")  # numpy truncates to the first 11 characters
+        check = np.fromiter(map(stdnum_in.calc_check_digit, body.tolist()), dtype="U1", count=len(body))
+        good = (check == np.asarray(digits, dtype="U12").view("U1").reshape(-1, 12)[:, 11]) & (
+            digits != "000000000000")
+        idx = np.flatnonzero(plain)
+        number.iloc[idx[good]] = digits[good]
+        reason.iloc[idx[~good]] = np.where(digits[~good] == "000000000000", "all_zeros", "check_digit")
+    rest = ~plain & s.notna().to_numpy()
+    if rest.any():
+        sub = s[rest]
+        number[rest] = on_unique(_valid, sub)
+        reason[rest] = on_unique(_reason, sub)
+    return number, reason
+
+
 def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:
     """12-digit My Number strings; NA where missing or invalid.
 
     Accepts spaces, hyphens (and look-alikes), full-width digits and integers.
     ``my_number_reason`` says why a value was rejected.
     """
-    return on_unique(_valid, values)
+    return _analyse(values)[0]
 
 
 def my_number_reason(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Why each value is not a valid My Number: ``non_digit``, ``length``,
     ``all_zeros`` or ``check_digit``; NA where valid or missing.  See
     :data:`REASONS` for the words."""
-    return on_unique(_reason, values)
+    return _analyse(values)[1]
 
 
 def is_well_formed(values: Iterable[Any] | pd.Series) -> pd.Series:

@@ -36,15 +36,29 @@ _CORPORATE = re.compile(
 )
 
 
-def _name_parts(raw: pd.Series, prefix: str) -> pd.DataFrame:
+def _joined(full: pd.Series, fam: pd.Series, giv: pd.Series, key, exact: pd.Series) -> pd.Series:
+    """Full-name key: family key + given key where the name is split (keys do
+    not depend on the separator, and parts repeat far more than full names),
+    computed directly where it is not split or where ``exact`` asks for it."""
+    joined = (fam + giv).astype("string")
+    direct = joined.isna() | exact
+    if direct.any():
+        joined[direct] = key(full[direct])
+    return joined
+
+
+def _name_parts(raw: pd.Series) -> pd.DataFrame:
     """Full, family and given kanji/alphabet keys of a name column."""
     parts = names.split_name(raw)
+    fam, giv = names.name_key(parts["family"]), names.name_key(parts["given"])
+    latin = names.is_alphabet(raw).fillna(False).astype(bool)  # Hepburn folds across the space
+    fam_near, giv_near = names.name_near_key(fam), names.name_near_key(giv)
     return pd.DataFrame(
         {
-            "name_key": names.name_key(raw),
-            "fam_key": names.name_key(parts["family"]),
-            "giv_key": names.name_key(parts["given"]),
-            "near_key": names.name_near_key(raw),
+            "name_key": _joined(raw, fam, giv, names.name_key, latin),
+            "fam_key": fam,
+            "giv_key": giv,
+            "near_key": _joined(raw, fam_near, giv_near, names.name_near_key, latin),
         },
         index=raw.index,
     )
@@ -53,12 +67,15 @@ def _name_parts(raw: pd.Series, prefix: str) -> pd.DataFrame:
 def _kana_parts(raw: pd.Series) -> pd.DataFrame:
     """Full, family and given kana keys of a kana column."""
     parts = names.split_name(raw)
+    fam, giv = kana.kana_key(parts["family"]), kana.kana_key(parts["given"])
+    none = pd.Series(False, index=raw.index)
     return pd.DataFrame(
         {
-            "kana_key": kana.kana_key(raw),
-            "fam_kana": kana.kana_key(parts["family"]),
-            "giv_kana": kana.kana_key(parts["given"]),
-            "kana_loose": kana.kana_key_loose(raw),
+            "kana_key": _joined(raw, fam, giv, kana.kana_key, none),
+            "fam_kana": fam,
+            "giv_kana": giv,
+            "kana_loose": _joined(raw, kana.kana_key_loose(fam), kana.kana_key_loose(giv), kana.kana_key_loose,
+                                  none),
         },
         index=raw.index,
     )
@@ -69,8 +86,9 @@ def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
     ``fam_ph``/``giv_ph`` for comparing alphabet names with katakana."""
     out["latin"] = out["name_key"].str.fullmatch(r"[A-Z0-9]+").fillna(False).astype(bool)
     for part in ("fam", "giv"):
-        ph = translit.phonetic(out[f"{part}_key"])
-        out[f"{part}_ph"] = ph.fillna(translit.phonetic(out[f"{part}_kana"]))
+        # Only alphabet names get one here; the kana side of an alphabet-vs-kana
+        # pair is romanised on demand (see linkage.compare.pair_features).
+        out[f"{part}_ph"] = translit.phonetic(out[f"{part}_key"].where(out["latin"]))
     return out
 
 
@@ -82,7 +100,7 @@ def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
     """Key columns for the card-holder register (input columns kept)."""
     out = df.copy()
     out["number"] = number.my_number(df["my_number"])
-    out = out.join(_name_parts(df["name"], ""))
+    out = out.join(_name_parts(df["name"]))
     out = out.join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
     out["sex"] = sex_codes(df["sex"])
@@ -109,7 +127,7 @@ def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
     holder = df["holder_kana"]
     alpha = names.is_alphabet(holder).fillna(False).astype(bool)
     kana_parts = _kana_parts(holder.where(~alpha))
-    name_parts = _name_parts(holder.where(alpha), "")
+    name_parts = _name_parts(holder.where(alpha))
     out = out.join(name_parts).join(kana_parts)
     out["birth"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     out["sex"] = pd.Series(pd.NA, index=df.index, dtype="Int8")
@@ -134,7 +152,7 @@ def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     """Key columns for insurance records: the insurer's view of the person."""
     out = df.copy()
     out["number"] = number.my_number(df["my_number"])
-    out = out.join(_name_parts(df["name"], "")).join(_kana_parts(df["name_kana"]))
+    out = out.join(_name_parts(df["name"])).join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
     out["sex"] = sex_codes(df["sex"])
     out["addr_key"] = address.address_key(df["address"])
