@@ -1,0 +1,187 @@
+"""`make bench`: throughput figures on a generated world (a benchmark, not a test).
+
+Sections (all by default):
+  normalise  values normalised per second on 1,000,000 realistic values, against
+             a naive per-row baseline (Series.map over every row) in the same run
+  generate   time to generate the world (cached afterwards in bench/.cache/)
+  audit      the full audit at several sizes, wall time per stage, records per
+             second and peak memory, each size in a fresh process
+
+Usage: python bench/run.py [--sections normalise,generate,audit] [--residents N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent
+CACHE = ROOT / ".cache"
+PEOPLE_PER_HOUSEHOLD = 2.33  # measured on generated worlds
+
+
+def households_for(residents: int) -> int:
+    return max(1, round(residents / PEOPLE_PER_HOUSEHOLD))
+
+
+def world(residents: int, seed: int = 7) -> tuple[Path, float | None]:
+    """Path of a cached world with about ``residents`` people (generated if absent)."""
+    from linkage.synth import generate_world, write_world
+
+    hh = households_for(residents)
+    out = CACHE / f"world-{hh}-{seed}"
+    if (out / "truth.csv").exists():
+        return out, None
+    start = time.perf_counter()
+    w = generate_world(hh, seed)
+    write_world(w, out, fmt="parquet")
+    return out, time.perf_counter() - start
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    line = "| " + " | ".join(c.ljust(widths[c]) for c in cols) + " |"
+    sep = "|" + "|".join("-" * (widths[c] + 2) for c in cols) + "|"
+    body = ["| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols) + " |" for r in rows]
+    return "\n".join([line, sep, *body])
+
+
+def bench_normalise(residents: int) -> None:
+    from linkage import normalize
+    from linkage.normalize import kana as _kana
+    from linkage.normalize import names as _names
+
+    path, _ = world(residents)
+    res = pd.read_parquet(path / "residents.parquet")
+    ins = pd.read_parquet(path / "insurance.parquet")
+    bank = pd.read_parquet(path / "bank.parquet")
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+
+    def sample(values: pd.Series) -> pd.Series:
+        v = values.dropna().to_numpy(dtype=object)
+        return pd.Series(v[rng.integers(0, len(v), n)], dtype=object)
+
+    kana_values = sample(pd.concat([res["name_kana"], ins["name_kana"], bank["holder_kana"]]))
+    name_values = sample(pd.concat([res["name"], ins["name"]]))
+    date_values = sample(pd.concat([res["birth_date"].astype(str), ins["birth_date"].astype(str)]))
+    addr_values = sample(pd.concat([res["address"], ins["address"]]))
+    number_values = sample(res["my_number"].astype(str))
+    cases = [
+        ("kana_key", normalize.kana_key, kana_values, lambda s: s.map(_kana._strict)),
+        ("name_key", normalize.name_key, name_values, lambda s: s.map(_names._key)),
+        ("birth_date", normalize.birth_date, date_values, None),
+        ("address_key", normalize.address_key, addr_values, None),
+        ("my_number", normalize.my_number, number_values, None),
+    ]
+    rows = []
+    for name, func, values, naive in cases:
+        func(values.head(1000))  # warm up imports and tables
+        t = _best(lambda: func(values))
+        row = {"function": name, "values": f"{n:,}", "distinct": f"{values.nunique():,}",
+               "seconds": f"{t:.3f}", "values/s": f"{n / t:,.0f}"}
+        if naive is not None:
+            tn = _best(lambda: naive(values), repeat=1)
+            row["naive per-row s"] = f"{tn:.2f}"
+            row["speed-up"] = f"{tn / t:.1f}x"
+        rows.append(row)
+    print("\n## Normalisation (1,000,000 values drawn from a generated world)\n")
+    print(table(rows, ["function", "values", "distinct", "seconds", "values/s", "naive per-row s", "speed-up"]))
+
+
+def _best(func, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_generate(residents: int) -> None:
+    from linkage.synth import generate_world
+
+    hh = households_for(residents)
+    start = time.perf_counter()
+    w = generate_world(hh, 11)
+    t_gen = time.perf_counter() - start
+    out = CACHE / "generate-csv"
+    from linkage.synth import write_world
+
+    start = time.perf_counter()
+    write_world(w, out, fmt="csv")
+    t_write = time.perf_counter() - start
+    print("\n## Generate\n")
+    print(table([{"households": f"{hh:,}", "residents": f"{len(w.residents):,}",
+                  "bank + insurance": f"{len(w.bank) + len(w.insurance):,}",
+                  "generate s": f"{t_gen:.1f}", "write csv s": f"{t_write:.1f}",
+                  "total s": f"{t_gen + t_write:.1f}"}],
+                ["households", "residents", "bank + insurance", "generate s", "write csv s", "total s"]))
+
+
+def _audit_child(path: str) -> None:
+    """Run one audit in this (fresh) process and print its figures as JSON."""
+    import linkage
+
+    p = Path(path)
+    start = time.perf_counter()
+    result = linkage.audit(p / "residents.parquet", bank=p / "bank.parquet", insurance=p / "insurance.parquet")
+    t_audit = time.perf_counter() - start
+    start = time.perf_counter()
+    result.write(CACHE / "audit-out")
+    t_write = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"records": len(result.findings), "residents": result.context.counts["residents"],
+                      "timings": result.timings, "audit": t_audit, "write": t_write, "peak_mib": peak_kib / 1024}))
+
+
+def bench_audit(sizes: list[int]) -> None:
+    rows, stages = [], {}
+    for residents in sizes:
+        path, _ = world(residents)
+        out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True, capture_output=True,
+                             text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        total = r["audit"] + r["write"]
+        rows.append({"residents": f"{r['residents']:,}", "linked records": f"{r['records']:,}",
+                     "audit s": f"{r['audit']:.1f}", "write s": f"{r['write']:.1f}", "total s": f"{total:.1f}",
+                     "records/s": f"{r['records'] / total:,.0f}", "peak MiB": f"{r['peak_mib']:,.0f}"})
+        stages[r["residents"]] = r["timings"]
+    print("\n## Full audit (read, validate, compare, score, explain, owner search, findings and reports)\n")
+    print(table(rows, ["residents", "linked records", "audit s", "write s", "total s", "records/s", "peak MiB"]))
+    names = list(next(iter(stages.values())))
+    print("\nWall time per stage (s):\n")
+    print(table([{"residents": f"{k:,}", **{s: f"{v.get(s, 0):.2f}" for s in names}} for k, v in stages.items()],
+                ["residents", *names]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", default="normalise,generate,audit")
+    ap.add_argument("--residents", type=int, default=1_000_000)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _audit_child(args.child)
+        return
+    sections = args.sections.split(",")
+    print(f"linkage benchmark — {time.strftime('%Y-%m-%d')}, python {sys.version.split()[0]}, "
+          f"pandas {pd.__version__}")
+    if "normalise" in sections:
+        bench_normalise(args.residents)
+    if "generate" in sections:
+        bench_generate(args.residents)
+    if "audit" in sections:
+        n = args.residents
+        bench_audit([n // 4, n // 2, n])
+
+
+if __name__ == "__main__":
+    main()
