@@ -1,0 +1,307 @@
+"""Birth dates in western and Japanese era notation.
+
+``birth_date`` reads what registers, insurers and spreadsheets hold
+(1985-04-12, 1985/4/12, 19850412, 1985年4月12日, 昭和60年4月12日, 昭和六十年四月十二日,
+令和元年5月1日, S60.4.12, h12/03/04, era code ``3600412``, Timestamps) and returns
+``datetime64[ns]`` with NaT where a value is unreadable, impossible (2月30日)
+or outside its era (昭和64年1月8日).  ``to_era`` renders dates back in any of
+those styles for the synthetic-data generator.
+
+Future dates and western years such as 1850 are *not* rejected here: that is
+a validation rule.  Excel serial numbers (31149) are never guessed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._unique import as_series, on_unique
+
+__all__ = ["ERAS", "Era", "birth_date", "birth_date_reason", "kanji_int", "to_era"]
+
+UNREADABLE = "unreadable"
+IMPOSSIBLE = "impossible date"
+OUTSIDE_ERA = "outside era range"
+
+EraStyle = Literal["kanji", "letter", "letter_slash", "code7", "iso", "slash", "compact"]
+
+
+@dataclass(frozen=True)
+class Era:
+    """One Japanese era: code 1–5, names, western offset and valid days."""
+
+    code: int
+    kanji: str
+    letter: str
+    offset: int  # western year = offset + era year
+    first: dt.date
+    last: dt.date | None  # None: current era
+
+
+ERAS: tuple[Era, ...] = (
+    Era(1, "明治", "M", 1867, dt.date(1868, 1, 25), dt.date(1912, 7, 29)),
+    Era(2, "大正", "T", 1911, dt.date(1912, 7, 30), dt.date(1926, 12, 24)),
+    Era(3, "昭和", "S", 1925, dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+    Era(4, "平成", "H", 1988, dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    Era(5, "令和", "R", 2018, dt.date(2019, 5, 1), None),
+)
+_ERA_BY_TOKEN: dict[str, Era] = {}
+for _e in ERAS:
+    _ERA_BY_TOKEN.update({_e.kanji: _e, _e.kanji[0]: _e, _e.letter: _e, str(_e.code): _e})
+_ERA_STARTS = np.array([e.first for e in ERAS], dtype="datetime64[D]")
+
+# datetime64[ns] bounds, as dates
+_MIN_DAY = dt.date(1677, 9, 22)
+_MAX_DAY = dt.date(2262, 4, 10)
+_EPOCH = dt.date(1970, 1, 1)
+_NS_PER_DAY = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
+
+# --- kanji numerals ---------------------------------------------------------
+_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "壱": 1, "二": 2, "弐": 2, "三": 3, "参": 3,
+                 "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_UNITS = {"十": 10, "拾": 10, "百": 100, "千": 1000}
+KANJI_NUMERAL_CHARS = "".join(_KANJI_DIGITS) + "".join(_KANJI_UNITS)
+
+
+def kanji_int(text: str) -> int | None:
+    """Value of an ASCII or kanji numeral: ``"23"``, ``"二十三"``, ``"二三"``, ``"十"``, ``"元"`` → 1.
+
+    Handles positional (一九八五) and unit (千九百八十五, 三十一) forms; None when
+    ``text`` is not a well-formed numeral.
+    """
+    if not text:
+        return None
+    if text.isascii():
+        return int(text) if text.isdigit() else None
+    if text == "元":
+        return 1
+    total, current, last_unit = 0, None, 10**9
+    for ch in text:
+        if ch in _KANJI_DIGITS:
+            d = _KANJI_DIGITS[ch]
+            current = d if current is None else current * 10 + d
+        elif ch in _KANJI_UNITS:
+            unit = _KANJI_UNITS[ch]
+            if unit >= last_unit:  # 十十, 十百: not a numeral
+                return None
+            total += (1 if current is None else current) * unit
+            current, last_unit = None, unit
+        else:
+            return None
+    return total + (current or 0)
+
+
+# --- string parsing ---------------------------------------------------------
+_HYPHENS = str.maketrans({c: "-" for c in "‐‑‒–—―−ー﹣－"})
+_TIME = re.compile(r"[T\s]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+                   r"\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?$")
+_ERA_TOKEN = r"(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHRmtshr])"
+_NUM = rf"(?:[0-9]{{1,4}}|[{KANJI_NUMERAL_CHARS}]{{1,6}}|元)"
+_SEPARATED = re.compile(
+    rf"^(?:{_ERA_TOKEN}\.?)?(?P<y>{_NUM})(?:年|[./-])(?P<m>{_NUM})(?:月|[./-])(?P<d>{_NUM})日?$"
+)
+_COMPACT = re.compile(rf"^{_ERA_TOKEN}?\.?(?P<digits>[0-9]{{6,8}})(?:\.0+)?$")
+_WESTERN_YEAR = re.compile(r"^(?:[0-9]{4}|[〇零一二三四五六七八九]{4})$")
+_SUFFIX = re.compile(r"(?:生まれ|生)$")
+
+_Parsed = tuple[int, str | None]  # (nanoseconds since epoch or _NAT, reason)
+
+
+def _day_ns(day: dt.date) -> int:
+    return (day - _EPOCH).days * _NS_PER_DAY
+
+
+def _build(era: Era | None, year: int | None, month: int | None, day: int | None) -> _Parsed:
+    """Check calendar and era range; western year when ``era`` is None."""
+    if year is None or month is None or day is None:
+        return _NAT, UNREADABLE
+    western = year if era is None else era.offset + year
+    try:
+        date = dt.date(western, month, day)
+    except ValueError:
+        return _NAT, IMPOSSIBLE
+    if era is not None and (year < 1 or date < era.first or (era.last and date > era.last)):
+        return _NAT, OUTSIDE_ERA
+    if not _MIN_DAY <= date <= _MAX_DAY:
+        return _NAT, IMPOSSIBLE
+    return _day_ns(date), None
+
+
+def _era(token: str | None) -> Era | None:
+    return None if token is None else _ERA_BY_TOKEN[token.upper()]
+
+
+def _digits(digits: str, era: Era | None) -> _Parsed:
+    """8-digit YYYYMMDD, 7-digit era code (3500101), era letter + YYMMDD."""
+    n = len(digits)
+    if era is None and n == 8:
+        return _build(None, int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    if era is None and n == 7:
+        code = _ERA_BY_TOKEN.get(digits[0]) if digits[0] in "12345" else None
+        if code is None:
+            return _NAT, UNREADABLE
+        return _build(code, int(digits[1:3]), int(digits[3:5]), int(digits[5:]))
+    if era is not None and n == 6:
+        return _build(era, int(digits[:2]), int(digits[2:4]), int(digits[4:]))
+    return _NAT, UNREADABLE
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_text(raw: str) -> _Parsed:
+    text = unicodedata.normalize("NFKC", raw).translate(_HYPHENS).strip()
+    text = _TIME.sub("", text)
+    text = "".join(text.split())
+    text = _SUFFIX.sub("", text)
+    if not text:
+        return _NAT, UNREADABLE
+    if m := _COMPACT.match(text):
+        return _digits(m["digits"], _era(m["era"]))
+    if m := _SEPARATED.match(text):
+        era = _era(m["era"])
+        if era is None:
+            if not _WESTERN_YEAR.match(m["y"]):
+                return _NAT, UNREADABLE
+        elif len(m["y"]) > 2 and m["y"].isascii():
+            return _NAT, UNREADABLE
+        month, day = (None if v == "元" else kanji_int(v) for v in (m["m"], m["d"]))
+        return _build(era, kanji_int(m["y"]), month, day)
+    return _NAT, UNREADABLE
+
+
+def _parse(value: Any) -> _Parsed:
+    """Parse one distinct, non-missing value."""
+    if isinstance(value, str):
+        return _parse_text(value)
+    if isinstance(value, (bool, np.bool_)):
+        return _NAT, UNREADABLE
+    if isinstance(value, (int, np.integer)):
+        return _digits(str(value), None) if value >= 0 else (_NAT, UNREADABLE)
+    if isinstance(value, (float, np.floating)):
+        if np.isfinite(value) and float(value).is_integer() and value >= 0:
+            return _digits(str(int(value)), None)
+        return _NAT, UNREADABLE
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)  # may raise only for absurd units; caught below
+    if isinstance(value, dt.datetime):  # includes pd.Timestamp; wall-clock date, tz dropped
+        value = value.date()
+    if isinstance(value, dt.date):
+        if not _MIN_DAY <= value <= _MAX_DAY:
+            return _NAT, IMPOSSIBLE
+        return _day_ns(value), None
+    return _NAT, UNREADABLE
+
+
+def _safe_parse(value: Any) -> _Parsed:
+    try:
+        return _parse(value)
+    except (ValueError, OverflowError, TypeError):
+        return _NAT, UNREADABLE
+
+
+def _datetime_fast_path(s: pd.Series) -> pd.Series | None:
+    """Already-datetime Series: drop tz (keep wall date) and time; None if out of ns range."""
+    is_tz = isinstance(s.dtype, pd.DatetimeTZDtype)
+    if not (is_tz or (isinstance(s.dtype, np.dtype) and s.dtype.kind == "M")):
+        return None
+    try:
+        if is_tz:
+            s = s.dt.tz_localize(None)
+        return s.dt.normalize().astype("datetime64[ns]")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return None
+
+
+def _parse_series(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(datetime64[ns] Series, object Series of reasons) for ``values``.
+
+    Parses distinct non-missing values only (as ``on_unique`` does) and maps
+    the results back with one ``take`` on int64 / object arrays.
+    """
+    s = as_series(values)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    parsed = [_safe_parse(u) for u in uniques]
+    ns = np.fromiter((p[0] for p in parsed), dtype=np.int64, count=len(parsed))
+    ns = np.append(ns, _NAT).take(codes).view("M8[ns]")
+    reasons = np.array([p[1] for p in parsed] + [None], dtype=object).take(codes)
+    dates = pd.Series(ns, index=s.index, name=s.name)
+    return dates, pd.Series(reasons, index=s.index, name=s.name, dtype=object)
+
+
+def birth_date(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Parse birth dates in any supported notation to ``datetime64[ns]``.
+
+    NaT where the value is missing, unreadable, an impossible calendar date or
+    outside its era; ``birth_date_reason`` says which.  Time parts are dropped.
+    """
+    s = as_series(values)
+    fast = _datetime_fast_path(s)
+    if fast is not None:
+        return fast
+    return _parse_series(s)[0]
+
+
+def birth_date_reason(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Why ``birth_date`` gave NaT: ``"unreadable"``, ``"impossible date"`` or
+    ``"outside era range"``; NA where parsed OK or where the input is missing."""
+    s = as_series(values)
+    if _datetime_fast_path(s) is not None:
+        return pd.Series(pd.NA, index=s.index, name=s.name, dtype="string")
+    return _parse_series(s)[1].astype("string")
+
+
+# --- rendering ----------------------------------------------------------------
+def _era_of(day: dt.date) -> Era | None:
+    i = int(np.searchsorted(_ERA_STARTS, np.datetime64(day, "D"), side="right")) - 1
+    return ERAS[i] if i >= 0 else None
+
+
+def _render(ts: Any, style: str) -> str | None:
+    day = pd.Timestamp(ts).date()
+    y, m, d = day.year, day.month, day.day
+    if style == "iso":
+        return f"{y:04d}-{m:02d}-{d:02d}"
+    if style == "slash":
+        return f"{y}/{m}/{d}"
+    if style == "compact":
+        return f"{y:04d}{m:02d}{d:02d}"
+    era = _era_of(day)
+    if era is None:
+        return None
+    ey = y - era.offset
+    if style == "kanji":
+        return f"{era.kanji}{'元' if ey == 1 else ey}年{m}月{d}日"
+    if style == "letter":
+        return f"{era.letter}{ey}.{m}.{d}"
+    if style == "letter_slash":
+        return f"{era.letter}{ey:02d}/{m:02d}/{d:02d}"
+    if style == "code7":
+        return f"{era.code}{ey:02d}{m:02d}{d:02d}"
+    raise AssertionError(style)
+
+
+_STYLES = ("kanji", "letter", "letter_slash", "code7", "iso", "slash", "compact")
+
+
+def to_era(values: Iterable[Any] | pd.Series, style: EraStyle = "kanji") -> pd.Series:
+    """Render dates as text in ``style`` (the inverse of ``birth_date``).
+
+    ``kanji`` 昭和60年4月12日 (元年 for year 1), ``letter`` S60.4.12,
+    ``letter_slash`` S60/04/12, ``code7`` 3600412, ``iso`` 1985-04-12,
+    ``slash`` 1985/4/12, ``compact`` 19850412.  Era styles give NA before
+    明治 (1868-01-25); missing dates give NA.
+    """
+    if style not in _STYLES:
+        raise ValueError(f"unknown era style {style!r}; expected one of {_STYLES}")
+    s = as_series(values)
+    if s.dtype.kind != "M":
+        s = pd.to_datetime(s, errors="coerce")
+    return on_unique(lambda ts: _render(ts, style), s, dtype="string")
