@@ -114,7 +114,7 @@ def evaluate(truth: Table, findings: Table):
 
 
 def generate(households: int, seed: int = 0, **kwargs: Any):
-    """Generate a synthetic world (see :mod:`linkage.generate`)."""
-    from .generate import generate_world
+    """Generate a synthetic world (see :mod:`linkage.synth`)."""
+    from .synth import generate_world
 
     return generate_world(households, seed, **kwargs)

@@ -97,20 +97,24 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical files.")] = 0,
     format: Annotated[Format, typer.Option("--format", help="csv (insurance in CP932) or parquet.")] = Format.csv,
     rate_scale: Annotated[float, typer.Option(min=0.0, help="Multiply every error rate.")] = 1.0,
-    rate: Annotated[Optional[list[str]], typer.Option(help="Override one error rate: KIND=VALUE (repeatable).")] = None,
+    rate: Annotated[Optional[list[str]], typer.Option(
+        help="Override one error rate: KIND=VALUE, KIND as source.kind (bank.former_surname) or a bare kind "
+             "for every source (repeatable).")] = None,
 ) -> None:
     """Generate a synthetic world with injected mislinks and its truth."""
-    from linkage.synth import DEFAULT_RATES, generate_world, write_world
+    from linkage.synth import generate_world, resolve_rates, write_world
 
     rates = {}
     for item in rate or []:
         kind, _, value = item.partition("=")
-        if kind not in DEFAULT_RATES:
-            _fail(f"--rate: unknown kind {kind!r}; known: {', '.join(sorted(DEFAULT_RATES))}")
         try:
             rates[kind] = float(value)
         except ValueError:
             _fail(f"--rate {kind}: {value!r} is not a number")
+    try:
+        resolve_rates(rates, rate_scale)
+    except ValueError as err:
+        _fail(f"--rate: {err}")
     world = generate_world(households, seed, rates=rates or None, rate_scale=rate_scale)
     paths = write_world(world, out, fmt=format.value)
     typer.echo(f"{len(world.residents):,} residents, {len(world.bank):,} bank and {len(world.insurance):,} "
