@@ -52,6 +52,7 @@ _BEFORE_BUILDING = re.compile(r"(?<=[0-9])(?:番地|号)(?=[^0-9\-のノー丁�
 
 _NUMBER_CHARS = frozenset("0123456789" + _NUMERALS)
 _NUMERAL_SET = frozenset(_NUMERALS)
+_POSITIONAL = frozenset("十百千〇")
 _GA_CHARS = frozenset("ケヶヵが")
 _MARKERS_AFTER = ("丁目", "番", "号")  # 番 covers 番地
 _MARKERS_BEFORE = ("丁目", "番", "番地", "号")
@@ -69,7 +70,13 @@ def _numeral_to_digits(m: re.Match[str]) -> str:
     )
     if not near:
         return m.group()
-    value = kanji_int(m.group())
+    run = m.group()
+    if len(run) > 1 and after.startswith(_MARKERS_AFTER) and not _POSITIONAL.intersection(run):
+        # A kanji block number is written 二十三, not 二三: in 藤八三丁目 only the
+        # last numeral is the 丁目 number, the rest belongs to the town name.
+        last = kanji_int(run[-1])
+        return run if last is None else run[:-1] + str(last)
+    value = kanji_int(run)
     return m.group() if value is None else str(value)
 
 
