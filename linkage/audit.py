@@ -185,26 +185,48 @@ def _findings(rec: pd.DataFrame, res: pd.DataFrame, decisions: pd.DataFrame, hf:
     owner = decisions["owner"].to_numpy()
     writer = Writer(rec, res, mask, lang=opts.lang, redact=opts.redact_names)
     feats = {c: hf[c].to_numpy() for c in FEATURES}
-    src_reading = _reading_source(rec, res, holder, hf)
+    reading = _reading_source(rec, res, holder, hf)
     evidence = np.empty(len(rec), dtype=object)
-    for x in range(len(rec)):
+
+    # OK records (nearly all of them) are worded by pattern, not one by one.
+    ok = np.flatnonzero(detail == "fits")
+    if len(ok):
+        pattern = pd.DataFrame({"source": rec["source"].to_numpy(dtype=object)[ok],
+                                "fam": feats["fam"][ok], "giv": feats["giv"][ok], "addr": feats["addr"][ok],
+                                "reading": pd.Series(reading[ok], dtype=object).fillna("")})
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pattern))
+        first = pd.Series(np.arange(len(ok))).groupby(codes).first().to_numpy()
+        words = np.array([writer.ok_sentence(int(ok[i]), "fits", {c: int(feats[c][ok[i]]) for c in FEATURES},
+                                             {"reading": reading[ok[i]]}) for i in first], dtype=object)
+        evidence[ok] = words[codes]
+
+    member_own = decisions["member_own"].to_numpy()
+    cand_own = decisions["cand_own"].to_numpy()
+    ties = decisions["ties"].to_numpy()
+    rec_birth = rec["birth"].to_numpy()
+    rec_sex = rec["sex"].to_numpy(dtype="float64", na_value=np.nan)
+    for x in np.flatnonzero(detail != "fits"):
         f = {c: int(feats[c][x]) for c in FEATURES}
         extra: dict[str, Any] = {
             "number_reason": number_reason[x], "bad_field": bad_field[x], "shared": shared[x],
-            "own": decisions["member_own"].iat[x] if detail[x] == "member" else decisions["cand_own"].iat[x],
-            "ties": decisions["ties"].iat[x], "rec_birth": rec["birth"].iat[x], "rec_sex": _int(rec["sex"].iat[x]),
-            "reading": src_reading[x],
+            "own": member_own[x] if detail[x] == "member" else cand_own[x], "ties": ties[x],
+            "rec_birth": rec_birth[x], "rec_sex": None if np.isnan(rec_sex[x]) else int(rec_sex[x]),
+            "reading": reading[x],
         }
         evidence[x] = writer.sentence(x, reason[x], detail[x], int(holder[x]), int(owner[x]), f, extra)
+
     numbers = res["number"].to_numpy(dtype=object, na_value=None)
-    suggested = np.array([numbers[o] if o >= 0 else None for o in owner], dtype=object)
+    suggested = np.full(len(rec), None, dtype=object)
+    has_owner = owner >= 0
+    suggested[has_owner] = numbers[owner[has_owner]]
     raw_number = rec["my_number"]
     shown = _number.mask(raw_number) if not opts.unmask else raw_number.astype("string").str.strip()
+    status = pd.Series(reason).map(explain.STATUS).to_numpy()
     out = pd.DataFrame({
         "source": rec["source"].astype("string"),
         "record_id": rec["record_id"].astype("string"),
         "my_number": shown.astype("string"),
-        "status": pd.Categorical([explain.STATUS[r] for r in reason], categories=STATUSES),
+        "status": pd.Categorical(status, categories=STATUSES),
         "reason": pd.Categorical(reason, categories=REASONS),
         "score": decisions["score"].round(4).to_numpy(),
         "evidence": pd.array(evidence, dtype="string"),

@@ -117,6 +117,7 @@ class Writer:
         if lang not in ("en", "ja"):
             raise ValueError(f"unknown language {lang!r}: use 'en' or 'ja'")
         self.rec, self.res, self.mask, self.lang, self.redact = records, residents, mask, lang, redact
+        self.rec_source = records["source"].to_numpy(dtype=object)
         self.rec_identity = self._identity(records, record=True)
         self.res_identity = self._identity(residents, record=False)
         self.res_birth = residents["birth"].to_numpy()
@@ -151,7 +152,7 @@ class Writer:
         return f"{name} ({', '.join(bits)})" if bits else name
 
     def what(self, x: int) -> str:
-        src = self.rec["source"].iat[x]
+        src = self.rec_source[x]
         ident = self.rec_identity[x] or "?"
         if self.lang == "en":
             return f"account holder {ident}" if src == "bank" else f"insured person {ident}"
@@ -257,7 +258,7 @@ class Writer:
             return ("not verified: the register has no kana for the card holder and no reading of the "
                     "name is known from the data" if en else
                     "未確認: カード所有者のカナがなく、氏名の読みもデータから得られない")
-        src = self.rec["source"].iat[x]
+        src = self.rec_source[x]
         close = any(feats.get(f) == CLOSE for f in ("fam", "giv"))
         if en:
             s = ("account holder name matches the card holder" if src == "bank"

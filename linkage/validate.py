@@ -17,7 +17,9 @@ EARLIEST_BIRTH = pd.Timestamp("1868-01-25")
 def number_problems(records: pd.DataFrame) -> np.ndarray:
     """Why each record's My Number is unusable (object array, None when valid)."""
     raw = records["my_number"]
-    reason = number.my_number_reason(raw).astype(object)
+    # The normalise stage already checked every number (linkage.normalize.tables).
+    known = records["number_reason"] if "number_reason" in records.columns else None
+    reason = (known if known is not None else number.my_number_reason(raw)).astype(object)
     empty = raw.isna() | (raw.astype("string").str.strip() == "")
     reason = reason.where(~empty, "missing")
     return reason.to_numpy(dtype=object, na_value=None)

@@ -119,8 +119,16 @@ def _is_latin_letter(c: str) -> bool:
     return hit
 
 
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
 def _latin_only(s: str) -> bool:
     """True when ``s`` (NFKC) has letters and all of them are Latin."""
+    if s.isascii():
+        return bool(_ASCII_LETTER.search(s))
+    if _JAPANESE.search(s):
+        return False
     letters = [c for c in s if c.isalpha()]
     return bool(letters) and all(_is_latin_letter(c) for c in letters)
 

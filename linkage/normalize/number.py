@@ -65,7 +65,7 @@ def _valid(value: Any) -> str | None:
     return stdnum_in.compact(_text(value)) if _reason(value) is None else None
 
 
-def _analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
+def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     """(12-digit number or NA, reason or NA) for every value.
 
     Plain 12-digit ASCII strings, by far the common case, take a fast path
@@ -102,14 +102,14 @@ def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:
     Accepts spaces, hyphens (and look-alikes), full-width digits and integers.
     ``my_number_reason`` says why a value was rejected.
     """
-    return _analyse(values)[0]
+    return analyse(values)[0]
 
 
 def my_number_reason(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Why each value is not a valid My Number: ``non_digit``, ``length``,
     ``all_zeros`` or ``check_digit``; NA where valid or missing.  See
     :data:`REASONS` for the words."""
-    return _analyse(values)[1]
+    return analyse(values)[1]
 
 
 def is_well_formed(values: Iterable[Any] | pd.Series) -> pd.Series:

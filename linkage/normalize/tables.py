@@ -99,7 +99,7 @@ def _na_strings(index: pd.Index, columns: list[str]) -> pd.DataFrame:
 def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
     """Key columns for the card-holder register (input columns kept)."""
     out = df.copy()
-    out["number"] = number.my_number(df["my_number"])
+    out["number"], out["number_reason"] = number.analyse(df["my_number"])
     out = out.join(_name_parts(df["name"]))
     out = out.join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
@@ -123,7 +123,7 @@ def is_corporate(holder: pd.Series) -> pd.Series:
 def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
     """Key columns for bank registrations: the holder name is the only identity."""
     out = df.copy()
-    out["number"] = number.my_number(df["my_number"])
+    out["number"], out["number_reason"] = number.analyse(df["my_number"])
     holder = df["holder_kana"]
     alpha = names.is_alphabet(holder).fillna(False).astype(bool)
     kana_parts = _kana_parts(holder.where(~alpha))
@@ -151,7 +151,7 @@ def _account_key(df: pd.DataFrame) -> pd.Series:
 def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     """Key columns for insurance records: the insurer's view of the person."""
     out = df.copy()
-    out["number"] = number.my_number(df["my_number"])
+    out["number"], out["number_reason"] = number.analyse(df["my_number"])
     out = out.join(_name_parts(df["name"])).join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
     out["sex"] = sex_codes(df["sex"])
