@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import jellyfish
 import numpy as np
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
 from .normalize import address as _address
+from .normalize._unique import on_unique
 from .normalize import dates as _dates
 from .normalize import kana as _kana
 from .normalize import names as _names
@@ -230,7 +232,14 @@ def _split_by_other(full: np.ndarray, part: np.ndarray, other_fam: np.ndarray, o
 
 
 def _near(keys: np.ndarray) -> np.ndarray:
-    return _obj(_names.name_near_key(pd.Series(keys, dtype=object)))
+    """Near keys of name keys: 斎/斉-type pairs folded for kanji; for alphabet
+    names the Metaphone code (jellyfish), so SMITH and SMYTH grade ``close``."""
+    s = pd.Series(keys, dtype=object)
+    out = _obj(_names.name_near_key(s))
+    latin = np.array([isinstance(k, str) and k.isascii() for k in keys], dtype=bool)
+    if latin.any():
+        out[latin] = _obj(on_unique(lambda k: "~" + jellyfish.metaphone(k), s[latin]))
+    return out
 
 
 def _loose(keys: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ BANK = pd.DataFrame([
     bank_row("b-ok-small", KYOKO, "ﾀｶﾊｼ ｷﾖｳｺ", "1000002"),
     bank_row("b-ok-hyphen-number", "-".join([HANAKO[:4], HANAKO[4:8], HANAKO[8:]]), "ﾔﾏﾀﾞ ﾊﾅｺ", "1000003"),
     bank_row("b-ok-alphabet", SMITH, "SMITH JOHN", "1000004"),
+    bank_row("b-ok-long-vowel", TARO, "ﾔﾏﾀﾞ ﾀﾛｰ", "1000010"),  # ｰ for the う of タロウ
     # Reason codes.
     bank_row("b-household", ICHIRO, "ﾔﾏﾀﾞ ﾀﾛｳ", "1000001"),  # father's account on the child's card
     bank_row("b-other", KEN, "ﾀｶﾊｼ ｷﾖｳｺ", "1000002"),  # a previous visitor's account
@@ -67,6 +68,8 @@ INSURANCE = pd.DataFrame([
     ins_row("i-ok-variant", KYOKO, "高橋 恭子", "ﾀｶﾊｼ ｷｮｳｺ", "S60.4.12", "2", "大阪府大阪市北区梅田1丁目2番3号"),
     ins_row("i-ok-spacing", TARO, "山田太郎", "やまだ たろう", "昭和53年5月1日", "男", ADDR),
     ins_row("i-ok-kono", KONO, "河野 洋平", "コウノ ヨウヘイ", "1960/6/6", "1"),
+    ins_row("i-ok-fullwidth-number", KEN.translate(str.maketrans("0123456789", "０１２３４５６７８９")), "佐藤　健",
+            "ｻﾄｳ ｹﾝ", "H2.1.1", "1"),
     # Reason codes.
     ins_row("i-household", TARO, "山田 一郎", "ヤマダ イチロウ", "平成24年7月7日", "1"),  # son's record on father's number
     ins_row("i-sex", KEN, "佐藤 健", "サトウ ケン", "1990-01-01", "2"),
