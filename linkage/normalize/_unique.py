@@ -40,3 +40,21 @@ def on_unique(
     if dtype is None:
         return pd.Series(out, index=s.index, name=s.name, dtype=object)
     return pd.Series(out, index=s.index, name=s.name).astype(dtype)
+
+
+def on_unique_strings(
+    func: Callable[[list[str]], list[Any]],
+    values: Iterable[Any] | pd.Series,
+    dtype: str | None = "string",
+) -> pd.Series:
+    """Like :func:`on_unique`, but ``func`` keys the list of distinct values
+    (as str) in one call, so it can work on whole arrays at once."""
+    s = as_series(values)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = func([u if isinstance(u, str) else str(u) for u in uniques])
+    mapped[-1] = None
+    out = mapped.take(codes)
+    if dtype is None:
+        return pd.Series(out, index=s.index, name=s.name, dtype=object)
+    return pd.Series(out, index=s.index, name=s.name).astype(dtype)

@@ -16,7 +16,8 @@ from typing import Any
 import jaconv
 import pandas as pd
 
-from ._unique import on_unique
+from ._unique import on_unique, on_unique_strings
+from ._vector import CharMap
 
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
 _SMALL_TO_LARGE = {ord(s): ord(l) for s, l in zip("ァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ",
@@ -74,7 +75,21 @@ def kana_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     dropped.  ``ヤマダ　キョウコ``, ``やまだきょうこ`` and ``ﾔﾏﾀﾞ ｷﾖｳｺ`` share one
     key.  Missing or empty values give NA.
     """
-    return on_unique(_strict, values)
+    return on_unique_strings(_strict_map().apply, values)
+
+
+#: Characters the vectorised kana key handles (ASCII, full-width ASCII, kana of
+#: both widths, kanji); anything else takes the per-string path.
+_KANA_RANGES = ((0x20, 0x7E), (0x3000, 0x3000), (0x3041, 0x3096), (0x309D, 0x309E), (0x30A1, 0x30FC),
+                (0xFF01, 0xFF5E), (0xFF61, 0xFF9D), (0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+_STRICT_MAP: CharMap | None = None
+
+
+def _strict_map() -> CharMap:
+    global _STRICT_MAP
+    if _STRICT_MAP is None:
+        _STRICT_MAP = CharMap(_strict, _KANA_RANGES, compose=True)
+    return _STRICT_MAP
 
 
 def kana_key_loose(values: Iterable[Any] | pd.Series) -> pd.Series:

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from linkage.normalize._unique import as_series, on_unique
+from linkage.normalize._unique import as_series, on_unique, on_unique_strings
+from linkage.normalize._vector import CharMap
 
 __all__ = [
     "NEAR_PAIRS",
@@ -119,7 +120,10 @@ def _is_latin_letter(c: str) -> bool:
     return hit
 
 
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+# Kana and kanji *letters* (not ・ or ゠, which are punctuation in the kana block).
+_JAPANESE = re.compile(
+    "[\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\uff66-\uff9d]")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 
 
@@ -169,7 +173,23 @@ def name_key(values: Iterable[Any] | pd.Series) -> pd.Series:
 
     Missing in, missing out; a value with nothing left after cleaning is missing.
     """
-    return on_unique(_key, values)
+    return on_unique_strings(_key_map().apply, values)
+
+
+#: Characters the vectorised name key handles: kanji (incl. compatibility forms),
+#: kana of both widths, spaces and middle dots.  Latin letters are not among
+#: them (Hepburn folding needs the whole name), so alphabet names take the
+#: per-string path.
+_NAME_RANGES = ((0x20, 0x20), (0x3000, 0x3000), (0x3005, 0x3006), (0x3041, 0x3096), (0x309D, 0x309E),
+                (0x30A1, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF61, 0xFF9D))
+_KEY_MAP: CharMap | None = None
+
+
+def _key_map() -> CharMap:
+    global _KEY_MAP
+    if _KEY_MAP is None:
+        _KEY_MAP = CharMap(_key, _NAME_RANGES, compose=True)
+    return _KEY_MAP
 
 
 def name_near_key(values: Iterable[Any] | pd.Series) -> pd.Series:
