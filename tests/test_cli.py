@@ -115,3 +115,28 @@ def test_japanese_evidence_on_request(inputs, tmp_path):
     assert audit(inputs, out, "--lang", "ja").returncode == 0
     text = (out / "findings.csv").read_text(encoding="utf-8-sig")
     assert "カード所有者" in text
+
+
+def test_generate_is_reproducible_and_evaluate_exits_on_limits(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        proc = run("generate", "--out", str(out), "--households", "300", "--seed", "5", "--rate-scale", "5")
+        assert proc.returncode == 0, proc.stderr
+    for name in ("residents.csv", "bank.csv", "insurance.csv", "truth.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert run("generate", "--out", str(tmp_path / "c"), "--rate", "no_such_kind=0.1").returncode == 2
+
+    audit_out = tmp_path / "audit"
+    proc = run("audit", "--residents", str(a / "residents.csv"), "--bank", str(a / "bank.csv"),
+               "--insurance", str(a / "insurance.csv"), "--out", str(audit_out))
+    assert proc.returncode == 0, proc.stderr
+    findings = str(audit_out / "findings.csv")
+    ok = run("evaluate", "--truth", str(a / "truth.csv"), "--findings", findings, "--min-recall", "0.5")
+    assert ok.returncode == 0, ok.stderr
+    assert "mislink recall" in ok.stdout
+    # A record missing from the findings always fails the evaluation.
+    short = tmp_path / "short.csv"
+    pd.read_csv(findings, dtype=str, encoding="utf-8-sig").iloc[1:].to_csv(short, index=False)
+    missed = run("evaluate", "--truth", str(a / "truth.csv"), "--findings", str(short))
+    assert missed.returncode == 3 and "missing" in (missed.stdout + missed.stderr)
+    assert run("evaluate", "--truth", str(tmp_path / "none.csv"), "--findings", findings).returncode == 2
