@@ -228,10 +228,25 @@ def _parse_series(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Seri
     """
     s = as_series(values)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed = [_safe_parse(u) for u in uniques]
-    ns = np.fromiter((p[0] for p in parsed), dtype=np.int64, count=len(parsed))
+    ns = np.full(len(uniques), _NAT, dtype=np.int64)
+    reasons = np.full(len(uniques), None, dtype=object)
+    slow = np.ones(len(uniques), dtype=bool)
+    # Fast path: ISO (1985-04-12) and 8-digit (19850412) text, parsed by pandas in bulk;
+    # anything it cannot read (2月30日-type dates included) takes the full parser for its reason.
+    text = pd.Series(uniques, dtype=object)
+    is_str = np.fromiter((isinstance(u, str) for u in uniques), dtype=bool, count=len(uniques))
+    for pattern, fmt in ((r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "%Y-%m-%d"), (r"[0-9]{8}", "%Y%m%d")):
+        match = is_str & text.where(is_str, "").str.fullmatch(pattern, case=False).to_numpy(dtype=bool) & slow
+        if match.any():
+            parsed = pd.to_datetime(text[match], format=fmt, errors="coerce")
+            good = parsed.notna().to_numpy()
+            idx = np.flatnonzero(match)[good]
+            ns[idx] = parsed[good].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            slow[idx] = False
+    for i in np.flatnonzero(slow):
+        ns[i], reasons[i] = _safe_parse(uniques[i])
     ns = np.append(ns, _NAT).take(codes).view("M8[ns]")
-    reasons = np.array([p[1] for p in parsed] + [None], dtype=object).take(codes)
+    reasons = np.append(reasons, None).take(codes)
     dates = pd.Series(ns, index=s.index, name=s.name)
     return dates, pd.Series(reasons, index=s.index, name=s.name, dtype=object)
 

@@ -61,10 +61,6 @@ def _reason(value: Any) -> str | None:
     return None
 
 
-def _valid(value: Any) -> str | None:
-    return stdnum_in.compact(_text(value)) if _reason(value) is None else None
-
-
 def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     """(12-digit number or NA, reason or NA) for every value.
 
@@ -91,8 +87,9 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     rest = ~plain & s.notna().to_numpy()
     if rest.any():
         sub = s[rest]
-        number[rest] = on_unique(_valid, sub)
-        reason[rest] = on_unique(_reason, sub)
+        why = on_unique(_reason, sub)
+        reason[rest] = why
+        number[rest] = on_unique(lambda v: stdnum_in.compact(_text(v)), sub).where(why.isna())
     return number, reason
 
 
