@@ -34,7 +34,7 @@ class Options:
     lang: str = "en"
     redact_names: bool = False
     seed: int = 0
-    u_pairs: int = 100_000
+    u_pairs: int = 50_000
 
 
 @dataclass

@@ -256,6 +256,31 @@ def _phonetic_side(side: dict[str, np.ndarray], part: str, need: np.ndarray) -> 
     return out
 
 
+def _near_of(frame: pd.DataFrame, col: str, idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Near keys of name-part ``keys``: stored by the normalise stage where it
+    has them; computed where a part was split here or the name is in the
+    alphabet (Metaphone)."""
+    if col not in frame.columns:
+        return _near(keys)
+    out = _take(frame, col, idx)
+    fix = (pd.isna(out) & pd.notna(keys)) | np.array([isinstance(k, str) and k.isascii() for k in keys], dtype=bool)
+    if fix.any():
+        out[fix] = _near(keys[fix])
+    return out
+
+
+def _loose_of(frame: pd.DataFrame, col: str, idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Loose kana keys of name-part ``keys``: stored where available, computed
+    where a part was split here."""
+    if col not in frame.columns:
+        return _loose(keys)
+    out = _take(frame, col, idx)
+    fix = pd.isna(out) & pd.notna(keys)
+    if fix.any():
+        out[fix] = _loose(keys[fix])
+    return out
+
+
 def _take(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
     return _obj(frame[col]).take(idx) if len(idx) else np.array([], dtype=object)
 
@@ -292,9 +317,11 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
     for part in ("fam", "giv"):
         lk, rk = L[f"{part}_key"], R[f"{part}_key"]
         lq, rq = L[f"{part}_kana"], R[f"{part}_kana"]
-        kanji = grade_keys(lk, rk, _near(lk), _near(rk), THRESHOLDS["name"])
+        kanji = grade_keys(lk, rk, _near_of(left, f"{part}_near", li, lk), _near_of(right, f"{part}_near", ri, rk),
+                           THRESHOLDS["name"])
         kanji[mixed] = UNKNOWN
-        kana_ = grade_keys(lq, rq, _loose(lq), _loose(rq), THRESHOLDS["kana"])
+        kana_ = grade_keys(lq, rq, _loose_of(left, f"{part}_loose", li, lq), _loose_of(right, f"{part}_loose", ri, rq),
+                           THRESHOLDS["kana"])
         # Alphabet against katakana: a transliteration can confirm, never refute.
         translit = np.full(len(li), UNKNOWN, dtype=np.int8)
         if mixed.any():

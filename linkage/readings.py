@@ -51,9 +51,10 @@ class Lexicon:
         return out
 
 
-#: A kanji part must be seen this often before an unseen reading counts against a match:
-#: rare names have readings the data has not shown yet (星南 is セナ or セイナ).
-MIN_OBSERVATIONS = 5
+#: A kanji part must be seen this often before an unseen reading counts against a
+#: match: names have readings the data has not shown yet (星南 is セナ or セイナ;
+#: 竜也 is タツヤ or リュウヤ).  Given names vary far more than family names.
+MIN_OBSERVATIONS = {"fam": 10, "giv": 50}
 
 
 def _pairs(frame: pd.DataFrame, part: str) -> pd.DataFrame:
@@ -67,11 +68,12 @@ def build_lexicon(*frames: pd.DataFrame) -> Lexicon:
     rows = [_pairs(f, part) for f in frames for part in ("fam", "giv") if len(f)]
     observed = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["part", "kanji", "kana"])
     seen = (observed["part"] + "\t" + observed["kanji"]).value_counts()
+    needed = seen.index.str.split("\t").str[0].map(MIN_OBSERVATIONS).to_numpy()
     pairs = observed.drop_duplicates().reset_index(drop=True)
     head = pairs["part"] + "\t" + pairs["kanji"]
     strict = head + "\t" + pairs["kana"]
     loose = head + "\t" + _kana.kana_key_loose(pairs["kana"]).fillna("").astype(str)
-    known = pd.Index(seen.index[seen.to_numpy() >= MIN_OBSERVATIONS])
+    known = pd.Index(seen.index[seen.to_numpy() >= needed])
     return Lexicon(pd.Index(strict.unique()), pd.Index(loose.unique()), known, pairs)
 
 

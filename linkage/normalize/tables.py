@@ -59,6 +59,8 @@ def _name_parts(raw: pd.Series) -> pd.DataFrame:
             "fam_key": fam,
             "giv_key": giv,
             "near_key": _joined(raw, fam_near, giv_near, names.name_near_key, latin),
+            "fam_near": fam_near,
+            "giv_near": giv_near,
         },
         index=raw.index,
     )
@@ -68,14 +70,16 @@ def _kana_parts(raw: pd.Series) -> pd.DataFrame:
     """Full, family and given kana keys of a kana column."""
     parts = names.split_name(raw)
     fam, giv = kana.kana_key(parts["family"]), kana.kana_key(parts["given"])
+    fam_loose, giv_loose = kana.kana_key_loose(fam), kana.kana_key_loose(giv)
     none = pd.Series(False, index=raw.index)
     return pd.DataFrame(
         {
             "kana_key": _joined(raw, fam, giv, kana.kana_key, none),
             "fam_kana": fam,
             "giv_kana": giv,
-            "kana_loose": _joined(raw, kana.kana_key_loose(fam), kana.kana_key_loose(giv), kana.kana_key_loose,
-                                  none),
+            "kana_loose": _joined(raw, fam_loose, giv_loose, kana.kana_key_loose, none),
+            "fam_loose": fam_loose,
+            "giv_loose": giv_loose,
         },
         index=raw.index,
     )
