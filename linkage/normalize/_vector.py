@@ -24,6 +24,17 @@ VOICED_MARKS = (0xFF9E, 0x309B, 0x3099)
 SEMI_VOICED_MARKS = (0xFF9F, 0x309C, 0x309A)
 
 
+def _compact(rows: np.ndarray) -> np.ndarray:
+    """Move the dropped (0) characters of each row to its end, keeping order."""
+    kept = rows != 0
+    flat = rows[kept]  # row-major: each row's kept characters, in order
+    counts = kept.sum(axis=1)
+    out = np.zeros_like(rows)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    out[np.repeat(np.arange(len(rows)), counts), np.arange(len(flat)) - starts] = flat
+    return out
+
+
 class CharMap:
     """Per-character table derived from ``func``; ``compose`` joins dakuten."""
 
@@ -74,11 +85,7 @@ class CharMap:
             mapped = self.table[cps]
             mapped[padding] = 0
             ok &= ~(mapped == UNHANDLED).any(axis=1)
-            rows = mapped[ok]
-            dropped = rows == 0
-            if dropped.any():
-                order = np.argsort(dropped, axis=1, kind="stable")  # dropped characters to the end
-                rows = np.take_along_axis(rows, order, axis=1)
+            rows = _compact(mapped[ok])
             keys = rows.astype(np.uint32).view(f"<U{width}").ravel().tolist()
             for i, key in zip(short[ok].tolist(), keys):
                 out[i] = key or None
