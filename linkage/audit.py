@@ -97,6 +97,7 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         bad_field = validate.record_problems(rec)
     with timer.stage("readings"):
         ins = rec[rec["source"] == "insurance"]
+        res = readings.split_by_household(res)
         res = readings.fill_readings(res, ins)
         lexicon = readings.build_lexicon(res, ins)
     with timer.stage("join"):
@@ -131,7 +132,7 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
             corporate=rec["corporate"].to_numpy(dtype=bool), shared=shared, hf=hf, hw=hw,
             member=member, cand=cand,
         )
-        decisions["score"] = np.where(holder >= 0, hp, 0.0)
+        decisions["score"] = _scores(decisions, holder, hp, hw, member, cand)
         decisions["member_own"] = member.own
         decisions["cand_own"] = cand.own
         decisions["ties"] = cand.ties
@@ -139,6 +140,27 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     ctx = Context(res, rec, holder, hf, hw, models, decisions, timer.times,
                   {"residents": len(res), "records": len(rec)})
     return findings, ctx
+
+
+def _scores(decisions: pd.DataFrame, holder: np.ndarray, hp: np.ndarray, hw: np.ndarray,
+            member: explain.Best, cand: explain.Best) -> np.ndarray:
+    """The probability that each link is right.
+
+    The card-holder link's Fellegi–Sunter posterior; where another resident
+    fits better, the odds of the holder against that resident instead
+    (``1 / (1 + 2^(w_other − w_holder))``): a parent's account on a child's
+    card shares the surname, but the parent explains it far better.  Zero
+    where the number is invalid or not in the register, or the account
+    belongs to a company.
+    """
+    detail = decisions["detail"].to_numpy(dtype=object)
+    score = np.where((holder >= 0) & (detail != "corporate"), hp, 0.0)
+    for tag, best in (("member", member), ("candidate", cand)):
+        sel = (detail == tag) & (holder >= 0)
+        if sel.any():
+            against = 1.0 / (1.0 + np.exp2(np.clip(best.weight[sel] - hw[sel], -60, 60)))
+            score[sel] = np.minimum(score[sel], against)
+    return score
 
 
 def _full(part: pd.DataFrame, pos: np.ndarray, n: int) -> pd.DataFrame:

@@ -148,7 +148,7 @@ def decide(
         sex_mismatch,
         birth_near,
         ambiguous,
-        bank & (shared > 1),
+        bank & (shared > 1) & contradicted,
         unverified,
     ]
     reasons = [

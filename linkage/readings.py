@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .normalize import kana as _kana
+from .normalize import names
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,39 @@ def build_lexicon(*frames: pd.DataFrame) -> Lexicon:
     loose = head + "\t" + _kana.kana_key_loose(pairs["kana"]).fillna("").astype(str)
     known = pd.Index(seen.index[seen.to_numpy() >= needed])
     return Lexicon(pd.Index(strict.unique()), pd.Index(loose.unique()), known, pairs)
+
+
+def split_by_household(residents: pd.DataFrame) -> pd.DataFrame:
+    """Split unsplit register names (田口蒼) where a household member's family
+    name (田口) begins them, for kanji and kana alike, so that the household's
+    surname reading and the observed readings of the given name apply."""
+    out = residents
+    for full, fam, giv, near in (("name_key", "fam_key", "giv_key", "near"), ("kana_key", "fam_kana", "giv_kana", "loose")):
+        need = out[fam].isna() & out[full].notna() & out["household"].notna()
+        if not need.any():
+            continue
+        known = out.loc[out[fam].notna() & out["household"].notna(), ["household", fam]].drop_duplicates()
+        cand = out.loc[need, ["household", full]].reset_index().merge(known, on="household")
+        starts = [f.startswith(p) and len(f) > len(p) for f, p in zip(cand[full], cand[fam])]
+        cand = cand[np.array(starts, dtype=bool)]
+        if cand.empty:
+            continue
+        cand = cand.assign(n=cand[fam].str.len()).sort_values(["index", "n"], ascending=[True, False])
+        cand = cand.drop_duplicates("index")  # the longest family name that fits
+        idx = cand["index"].to_numpy()
+        fam_vals = cand[fam].to_numpy(dtype=object)
+        giv_vals = np.array([f[len(p):] for f, p in zip(cand[full], fam_vals)], dtype=object)
+        if out is residents:
+            out = residents.copy()
+        out.loc[idx, fam] = fam_vals
+        out.loc[idx, giv] = giv_vals
+        if near == "near" and "fam_near" in out.columns:
+            out.loc[idx, "fam_near"] = names.name_near_key(pd.Series(fam_vals, dtype=object)).to_numpy()
+            out.loc[idx, "giv_near"] = names.name_near_key(pd.Series(giv_vals, dtype=object)).to_numpy()
+        if near == "loose" and "fam_loose" in out.columns:
+            out.loc[idx, "fam_loose"] = _kana.kana_key_loose(pd.Series(fam_vals, dtype=object)).to_numpy()
+            out.loc[idx, "giv_loose"] = _kana.kana_key_loose(pd.Series(giv_vals, dtype=object)).to_numpy()
+    return out
 
 
 def fill_readings(residents: pd.DataFrame, insurance: pd.DataFrame) -> pd.DataFrame:

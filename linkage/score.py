@@ -85,8 +85,17 @@ def _frequencies(codes: np.ndarray, weights: np.ndarray | None, prior: tuple[flo
     return counts / counts.sum()
 
 
+#: Fields that members of one household share.  Most wrong links point at a
+#: household member (a parent's account on a child's card), so their
+#: u-probabilities mix random register pairs with pairs inside households.
+HOUSEHOLD_FIELDS = ("fam", "addr")
+HOUSEHOLD_SHARE = 0.5
+
+
 def estimate_u(residents: pd.DataFrame, n_pairs: int = 100_000, seed: int = 0) -> dict[str, np.ndarray]:
-    """u-probabilities from random pairs of different residents."""
+    """u-probabilities from random pairs of different residents; for family
+    name and address, half from pairs within households (see
+    :data:`HOUSEHOLD_FIELDS`)."""
     n = len(residents)
     rng = np.random.default_rng(seed)
     if n < 2:
@@ -98,7 +107,27 @@ def estimate_u(residents: pd.DataFrame, n_pairs: int = 100_000, seed: int = 0) -
     feats = pair_features(residents, residents, a, b)
     u = {f: _frequencies(feats[f].to_numpy(), None, None) for f in FEATURES}
     u["sex"][1] = max(u["sex"][1], 1e-3)
+    ha, hb = _household_pairs(residents, min(n_pairs, 20_000), rng)
+    if len(ha):
+        inside = pair_features(residents, residents, ha, hb)
+        for f in HOUSEHOLD_FIELDS:
+            u[f] = (1 - HOUSEHOLD_SHARE) * u[f] + HOUSEHOLD_SHARE * _frequencies(inside[f].to_numpy(), None, None)
     return u
+
+
+def _household_pairs(residents: pd.DataFrame, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``k`` random pairs of different members of one household."""
+    hh = residents["household"].to_numpy(dtype=object, na_value=None)
+    df = pd.DataFrame({"h": hh, "i": np.arange(len(residents))}).dropna()
+    size = df.groupby("h")["i"].transform("size")
+    df = df[size >= 2]
+    if df.empty:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    a = df.sample(n=min(k, len(df)), random_state=int(rng.integers(2**31)), replace=len(df) < k)
+    partners = df.merge(a[["h"]].drop_duplicates(), on="h")
+    pairs = a.merge(partners, on="h", suffixes=("", "_b"))
+    pairs = pairs[pairs["i"] != pairs["i_b"]].drop_duplicates("i")
+    return pairs["i"].to_numpy(np.int64), pairs["i_b"].to_numpy(np.int64)
 
 
 def fit(features: pd.DataFrame, u: dict[str, np.ndarray], prior: float = 0.95,
