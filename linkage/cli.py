@@ -2,15 +2,21 @@
 
 Exit status (audit): 0 done, 2 unusable arguments or input (one line on
 stderr, no traceback), 3 with ``--fail-on mislink`` when a mislink was found,
-1 anything unexpected.  Logs never contain a full My Number or a name.
+1 anything unexpected.  Logs never contain a full My Number or a name: they
+carry counts, stage names, timings and file names, and a filter masks any
+12-digit run that slips in.  Options can be kept in a TOML file
+(``--config linkage.toml``); the command line overrides it.  A progress bar
+goes to stderr only when stderr is a terminal.
 """
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -33,21 +39,120 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
+class LogLevel(str, Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
+#: Options ``--config`` may set (the audit command's parameters); paths are
+#: resolved against the config file's directory.
+CONFIG_KEYS = ("residents", "bank", "insurance", "out", "unmask", "fail_on", "lang", "redact_names", "log_level")
+CONFIG_PATHS = ("residents", "bank", "insurance", "out")
+#: Stages of an audit, in order, for the progress bar.
+STAGES = ("read", "normalise", "validate", "readings", "join", "compare", "score", "search", "explain", "write")
+_DIGITS = re.compile(r"(?<![0-9０-９])(?:[0-9０-９][ \-‐－]?){11,}[0-9０-９](?![0-9０-９])")
+
+
+class MaskNumbers(logging.Filter):
+    """Mask every run of 12 or more digits (a possible My Number) in a log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _DIGITS.sub(lambda m: "********" + re.sub(r"\D", "", m.group(0))[-4:], message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stderr`` is at the time."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def setup_logging(level: str = "warning") -> None:
+    """Log ``linkage`` messages to stderr as ``linkage: LEVEL message``, numbers masked."""
+    logger = logging.getLogger("linkage")
+    logger.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("linkage: %(levelname)s %(message)s"))
+        handler.addFilter(MaskNumbers())
+        logger.addHandler(handler)
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"linkage: {message}", err=True)
     raise typer.Exit(code)
 
 
-def _progress_printer():
-    """Stage names on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
+class Progress:
+    """A one-line progress bar on stderr (stage i of n, elapsed time); silent
+    unless stderr is a terminal, so cron mail and journald stay clean."""
 
-    def show(stage: str) -> None:
-        sys.stderr.write(f"\r\033[K  {stage}…")
-        sys.stderr.flush()
+    def __init__(self, stream: Any = None, width: int = 24) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.width = width
+        self.start = time.perf_counter()
+        self.done = 0
 
-    return show
+    def __call__(self, stage: str) -> None:
+        log.debug("stage %s", stage)
+        if stage in STAGES:
+            self.done = max(self.done, STAGES.index(stage))
+        if not self.enabled:
+            return
+        filled = int(self.width * self.done / len(STAGES))
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r\033[K  [{bar}] {self.done + 1}/{len(STAGES)} {stage} "
+                          f"{time.perf_counter() - self.start:.1f}s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optional[Path]:
+    """``--config``: read options from a TOML file (top level or an ``[audit]``
+    table) as defaults that the command line overrides."""
+    if value is None:
+        return value
+    import tomllib
+
+    try:
+        with open(value, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        _fail(f"{value}: no such file or directory")
+    except OSError as err:
+        _fail(f"{value}: {err.strerror or err}")
+    except tomllib.TOMLDecodeError as err:
+        _fail(f"{value}: not valid TOML ({err})")
+    table = data.get("audit", data) if isinstance(data.get("audit"), dict) else data
+    base = Path(value).resolve().parent
+    defaults: dict[str, Any] = {}
+    for key, v in table.items():
+        name = str(key).replace("-", "_")
+        if name not in CONFIG_KEYS:
+            _fail(f"{value}: unknown option {key!r} (known: {', '.join(k.replace('_', '-') for k in CONFIG_KEYS)})")
+        if name in CONFIG_PATHS:
+            if not isinstance(v, str):
+                _fail(f"{value}: {key} must be a path in quotes")
+            v = str(base / Path(v).expanduser())
+        defaults[name] = v
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
 
 
 @app.command()
@@ -60,33 +165,50 @@ def audit(
     fail_on: Annotated[Optional[FailOn], typer.Option(help="Exit 3 when a mislink is found.")] = None,
     lang: Annotated[Lang, typer.Option(help="Language of evidence and reports.")] = Lang.en,
     redact_names: Annotated[bool, typer.Option(help="Mask names in evidence and reports.")] = False,
+    log_level: Annotated[LogLevel, typer.Option(help="Log detail on stderr: counts, stages and timings at info; "
+                                                      "never numbers or names.")] = LogLevel.warning,
+    config: Annotated[Optional[Path], typer.Option(
+        help="TOML file with any of these options (e.g. linkage.toml); the command line overrides it.",
+        is_eager=True, callback=_load_config)] = None,
 ) -> None:
     """Audit linked records against the register and write the findings."""
     import linkage
     from linkage.errors import InputError
 
+    setup_logging(log_level.value)
     if bank is None and insurance is None:
         _fail("give --bank and/or --insurance")
     for p in (residents, bank, insurance):
         if p is not None and not p.exists():
             _fail(f"{p}: no such file or directory")
-    progress = _progress_printer()
+    log.info("audit: residents %s, bank %s, insurance %s -> %s%s", residents.name, bank.name if bank else "-",
+             insurance.name if insurance else "-", out, f" (config {config.name})" if config else "")
+    progress = Progress()
+    progress("read")
+    started = time.perf_counter()
     try:
         result = linkage.audit(residents, bank=bank, insurance=insurance, unmask=unmask, lang=lang.value,
                                redact_names=redact_names, progress=progress)
-        if progress:
-            progress("write")
+        progress("write")
+        write_start = time.perf_counter()
         result.write(out)
+        write_time = time.perf_counter() - write_start
     except InputError as err:
         _fail(str(err))
     except OSError as err:
         _fail(f"{err.filename or out}: {err.strerror or err}")
-    if progress:
-        sys.stderr.write("\r\033[K")
+    finally:
+        progress.close()
     counts = result.counts()
+    for stage, seconds in result.timings.items():
+        log.info("stage %s %.2fs", stage, seconds)
+    log.info("write %.2fs, total %.2fs", write_time, time.perf_counter() - started)
+    for row in result.summary.itertuples():
+        log.info("%s %s %s: %d", row.source, row.status, row.reason, row.count)
     typer.echo(f"{len(result.findings):,} records audited: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
                + f" -> {out}")
     if fail_on is FailOn.mislink and counts.get("mislink", 0) > 0:
+        log.warning("%d mislink(s) found: exit 3 (--fail-on mislink)", counts["mislink"])
         raise typer.Exit(3)
 
 
@@ -142,7 +264,7 @@ def evaluate(
 
 def main() -> None:
     """Console entry point: unexpected errors exit 1 with one line, no traceback."""
-    logging.basicConfig(level=logging.WARNING, format="linkage: %(levelname)s %(message)s")
+    setup_logging("warning")
     try:
         app()
     except SystemExit:

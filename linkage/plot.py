@@ -1,0 +1,282 @@
+"""Charts of an audit, shared by ``AuditResult.plot()`` and report.html.
+
+The chart data are plain DataFrames computed from the findings (and, for
+households, the audit context); the drawing uses matplotlib's object API
+(``matplotlib.figure.Figure``, no pyplot state), so it is safe in batch runs
+and displays inline in Jupyter.  :func:`charts_svg` renders each chart as an
+inline ``<svg>`` with no external reference, for self-contained HTML.
+"""
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .result import AuditResult
+
+STATUSES = ("ok", "review", "mislink", "invalid")
+#: Status colours, shared by charts, the HTML report and the notebook summary.
+STATUS_COLOURS = {"ok": "#3a7d44", "review": "#c98a00", "mislink": "#b3261e", "invalid": "#6b5b95"}
+STATUS_WORDS = {
+    "en": {"ok": "ok", "review": "review", "mislink": "mislink", "invalid": "invalid"},
+    "ja": {"ok": "一致", "review": "要確認", "mislink": "誤登録", "invalid": "不備"},
+}
+CHART_WORDS = {
+    "en": {"by_source": "Records by source and status", "by_reason": "Findings that need action, by reason",
+           "scores": "Score distribution (log scale)", "households": "Households with several mislinks",
+           "records": "records", "score": "score: how strongly the evidence supports the link",
+           "mislinks": "mislinks", "none": "none", "bank": "bank", "insurance": "insurance"},
+    "ja": {"by_source": "ソース・判定別の件数", "by_reason": "対応が必要な指摘（理由別）",
+           "scores": "スコア分布（対数目盛）", "households": "誤登録が複数ある世帯",
+           "records": "件数", "score": "スコア（紐付けが正しい確からしさ）", "mislinks": "誤登録",
+           "none": "なし", "bank": "口座", "insurance": "保険"},
+}
+CHARTS = ("by_source", "by_reason", "scores", "households")
+#: Fonts that can show Japanese, tried in this order when one is installed.
+CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "IPAexGothic", "IPAGothic",
+             "Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", "Meiryo", "TakaoGothic", "VL Gothic")
+
+
+# --- chart data ---------------------------------------------------------------
+
+def by_source_status(findings: pd.DataFrame) -> pd.DataFrame:
+    """Records per source (rows) and status (columns, every status present)."""
+    t = pd.crosstab(findings["source"].astype(str), findings["status"].astype(str))
+    return t.reindex(columns=list(STATUSES), fill_value=0).astype(int)
+
+
+def by_reason(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings that need action (status not ok): reason, status and count, most first."""
+    act = findings[findings["status"].astype(str) != "ok"]
+    out = (act.groupby([act["reason"].astype(str), act["status"].astype(str)]).size()
+           .rename("count").reset_index())
+    order = {s: i for i, s in enumerate(("mislink", "invalid", "review"))}
+    out["_o"] = out["status"].map(order)
+    out = out.sort_values(["_o", "count", "reason"], ascending=[True, False, True], kind="mergesort")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def score_histogram(findings: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Records per score bin (rows: left edge 0, 0.1, …) and status (columns)."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    score = pd.to_numeric(findings["score"], errors="coerce").to_numpy(dtype=float)
+    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, bins - 1)
+    status = findings["status"].astype(str).to_numpy()
+    out = {}
+    ok = ~np.isnan(score)
+    for s in STATUSES:
+        sel = ok & (status == s)
+        out[s] = np.bincount(idx[sel], minlength=bins)[:bins]
+    return pd.DataFrame(out, index=pd.Index(np.round(edges[:-1], 3), name="score_from"))
+
+
+def households(result: "AuditResult", min_mislinks: int = 2, top: int | None = 20) -> pd.DataFrame:
+    """Households whose members' cards carry at least ``min_mislinks`` mislinks.
+
+    Columns: ``household`` (register key of the card holders' household),
+    ``mislinks``, ``records`` (``source:record_id`` joined by spaces) and
+    ``reasons`` (distinct reason codes); worst first, at most ``top`` rows.
+    """
+    cols = ["household", "mislinks", "records", "reasons"]
+    f, ctx = result.findings, result.context
+    holder = np.asarray(ctx.holder)
+    mis = (f["status"].astype(str) == "mislink").to_numpy() & (holder >= 0)
+    if not mis.any():
+        return pd.DataFrame(columns=cols)
+    hh = ctx.residents["household"].to_numpy(dtype=object, na_value=None)[holder[mis]]
+    d = pd.DataFrame({"household": hh, "rec": (f["source"].astype(str) + ":" + f["record_id"].astype(str))
+                      .to_numpy()[mis], "reason": f["reason"].astype(str).to_numpy()[mis]}).dropna()
+    n = d["household"].value_counts()
+    n = n[n >= min_mislinks].sort_index().sort_values(ascending=False, kind="mergesort")
+    if top is not None:
+        n = n.head(top)
+    if n.empty:
+        return pd.DataFrame(columns=cols)
+    g = d[d["household"].isin(n.index)].groupby("household")
+    out = pd.DataFrame({"household": n.index.astype(str), "mislinks": n.to_numpy().astype(int)})
+    out["records"] = out["household"].map(g["rec"].agg(lambda s: " ".join(sorted(s))))
+    out["reasons"] = out["household"].map(g["reason"].agg(lambda s: " ".join(sorted(set(s)))))
+    return out[cols]
+
+
+# --- drawing ------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first installed font that can show Japanese, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FONTS if n in names), None)
+
+
+@contextmanager
+def _style(lang: str, svg_salt: str | None = None) -> Iterator[None]:
+    import matplotlib as mpl
+
+    rc: dict[str, Any] = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+                          "axes.titlesize": 10, "axes.titleweight": "bold", "svg.fonttype": "none"}
+    font = cjk_font()
+    if font:
+        rc["font.family"] = ["sans-serif"]
+        rc["font.sans-serif"] = ["DejaVu Sans", font]
+    if svg_salt:
+        rc["svg.hashsalt"] = svg_salt
+    with mpl.rc_context(rc), warnings.catch_warnings():
+        # Without a Japanese font, glyphs are measured as boxes; the browser draws the real ones.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        yield
+
+
+def _words(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    return CHART_WORDS.get(lang, CHART_WORDS["en"]), STATUS_WORDS.get(lang, STATUS_WORDS["en"])
+
+
+def draw_by_source(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
+    """Horizontal stacked bars: records per source, split by status."""
+    w, sw = _words(lang)
+    labels = [w.get(s, s) for s in table.index]
+    left = np.zeros(len(table))
+    for s in STATUSES:
+        n = table[s].to_numpy() if s in table else np.zeros(len(table))
+        ax.barh(labels, n, left=left, color=STATUS_COLOURS[s], label=sw[s])
+        left += n
+    for y, total in enumerate(left):
+        ax.text(total, y, f" {int(total):,}", va="center", fontsize=8)
+    ax.set_xlabel(w["records"])
+    ax.set_title(w["by_source"])
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.margins(x=0.15)
+
+
+def draw_by_reason(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
+    """Horizontal bars: findings that need action per reason, coloured by status."""
+    w, _ = _words(lang)
+    ax.set_title(w["by_reason"])
+    if table.empty:
+        ax.text(0.5, 0.5, w["none"], ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    y = np.arange(len(table))
+    ax.barh(y, table["count"], color=[STATUS_COLOURS[s] for s in table["status"]])
+    ax.set_yticks(y, table["reason"], fontsize=8)
+    for i, n in enumerate(table["count"]):
+        ax.text(n, i, f" {int(n):,}", va="center", fontsize=8)
+    ax.set_xlabel(w["records"])
+    ax.invert_yaxis()
+    ax.margins(x=0.15)
+
+
+def draw_scores(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
+    """Score histogram: side-by-side bars per status on a log scale (ok outnumbers the rest)."""
+    w, sw = _words(lang)
+    left = table.index.to_numpy(dtype=float)
+    step = (left[1] - left[0]) if len(left) > 1 else 1.0
+    shown = [s for s in STATUSES if table[s].sum() > 0]
+    width = step * 0.8 / max(len(shown), 1)
+    for k, s in enumerate(shown):
+        n = table[s].to_numpy()
+        keep = n > 0
+        ax.bar(left[keep] + step * 0.1 + k * width, n[keep], width=width, align="edge", color=STATUS_COLOURS[s],
+               label=sw[s])
+    if shown:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.8)
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.set_xlim(0, 1)
+    ax.set_xticks(np.round(np.append(left, 1.0), 2))
+    ax.set_xlabel(w["score"])
+    ax.set_ylabel(w["records"])
+    ax.set_title(w["scores"])
+
+
+def draw_households(ax: "Axes", table: pd.DataFrame, lang: str = "en", top: int = 10) -> None:
+    """Horizontal bars: the households with the most mislinks on their cards."""
+    w, _ = _words(lang)
+    ax.set_title(w["households"])
+    if table.empty:
+        ax.text(0.5, 0.5, w["none"], ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    t = table.head(top)
+    y = np.arange(len(t))
+    ax.barh(y, t["mislinks"], color=STATUS_COLOURS["mislink"])
+    ax.set_yticks(y, t["household"].astype(str), fontsize=8)
+    ax.set_xlabel(w["mislinks"])
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.invert_yaxis()
+
+
+def chart_data(result: "AuditResult") -> dict[str, pd.DataFrame]:
+    """The tables behind every chart, by chart name (see :data:`CHARTS`)."""
+    f = result.findings
+    return {"by_source": by_source_status(f), "by_reason": by_reason(f), "scores": score_histogram(f),
+            "households": households(result)}
+
+
+_DRAW = {"by_source": draw_by_source, "by_reason": draw_by_reason, "scores": draw_scores,
+         "households": draw_households}
+
+
+def figure(result: "AuditResult", lang: str = "en", data: dict[str, pd.DataFrame] | None = None) -> "Figure":
+    """All report charts in one matplotlib figure (2 × 2)."""
+    from matplotlib.figure import Figure
+
+    data = data or chart_data(result)
+    with _style(lang):
+        fig = Figure(figsize=(11, 7.5), layout="constrained")
+        axes = fig.subplots(2, 2)
+        for name, ax in zip(CHARTS, axes.ravel()):
+            _DRAW[name](ax, data[name], lang)
+    return fig
+
+
+def _size(name: str, data: pd.DataFrame) -> tuple[float, float]:
+    rows = len(data) if name in ("by_reason", "households") else 0
+    if name == "households":
+        rows = min(rows, 10)
+    return {"by_source": (5.6, 2.2), "scores": (5.6, 3.0)}.get(name, (5.6, max(1.6, 0.8 + 0.26 * rows)))
+
+
+_SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
+_SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_SVG_XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+_SVG_SIZE = re.compile(r'(<svg[^>]*?)\s+width="[^"]*"\s+height="[^"]*"')
+
+
+def to_svg(fig: "Figure", title: str = "") -> str:
+    """An inline ``<svg>`` element for HTML: no XML prolog, metadata or URLs."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg = _SVG_META.sub("", _SVG_HEAD.sub("", buf.getvalue(), count=1))
+    svg = _SVG_XMLNS.sub("", svg)
+    svg = _SVG_SIZE.sub(r"\1", svg, count=1)
+    label = title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return svg.replace("<svg", f'<svg role="img" aria-label="{label}"', 1).strip()
+
+
+def charts_svg(result: "AuditResult", lang: str = "en",
+               data: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
+    """Each chart as an inline SVG string, by chart name (see :data:`CHARTS`)."""
+    from matplotlib.figure import Figure
+
+    data = data or chart_data(result)
+    w, _ = _words(lang)
+    out = {}
+    for name in CHARTS:
+        with _style(lang, svg_salt=f"linkage-{name}"):
+            fig = Figure(figsize=_size(name, data[name]), layout="constrained")
+            _DRAW[name](fig.add_subplot(), data[name], lang)
+            out[name] = to_svg(fig, w[name])
+    return out
