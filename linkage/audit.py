@@ -48,6 +48,7 @@ class Context:
     holder_weights: np.ndarray
     models: dict[str, score.Model]
     decisions: pd.DataFrame
+    lexicon: readings.Lexicon | None = None
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -137,7 +138,7 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         decisions["cand_own"] = cand.own
         decisions["ties"] = cand.ties
         findings = _findings(rec, res, decisions, hf, holder, number_reason, bad_field, shared, opts)
-    ctx = Context(res, rec, holder, hf, hw, models, decisions, timer.times,
+    ctx = Context(res, rec, holder, hf, hw, models, decisions, lexicon, timer.times,
                   {"residents": len(res), "records": len(rec)})
     return findings, ctx
 

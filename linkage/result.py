@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,13 +168,10 @@ class AuditResult:
     def _lang(self) -> str:
         return str(self.meta.get("parameters", {}).get("lang", "en"))
 
-    @cached_property
+    @property
     def _lexicon(self) -> "Lexicon":
-        """The readings lexicon of the audit, rebuilt on first use (as the audit built it)."""
-        from .readings import build_lexicon
-
-        rec = self.context.records
-        return build_lexicon(self.context.residents, rec[rec["source"] == "insurance"])
+        """The readings lexicon the audit built."""
+        return self.context.lexicon
 
     def _position(self, record_id: str, source: str | None) -> int:
         f = self.findings
