@@ -85,6 +85,7 @@ def audit(
         "inputs": {k: v for k, v in {"residents": _describe(residents, res_df), "bank": _describe(bank, bank_df),
                                      "insurance": _describe(insurance, ins_df)}.items() if v is not None},
         "rows_in": int(rows_in),
+        "register": ctx.register,
         "versions": {"linkage": __version__, "python": platform.python_version(), "pandas": pd.__version__},
         "parameters": {"unmask": unmask, "lang": lang, "redact_names": redact_names},
         "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},

@@ -51,6 +51,7 @@ class Context:
     lexicon: readings.Lexicon | None = None
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    register: dict[str, object] = field(default_factory=dict)  # register problems, by row number only
 
 
 class Timer:
@@ -96,6 +97,7 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     with timer.stage("validate"):
         number_reason = validate.number_problems(rec)
         bad_field = validate.record_problems(rec)
+        register_dups = validate.duplicate_numbers(res)
     with timer.stage("readings"):
         ins = rec[rec["source"] == "insurance"]
         res = readings.split_by_household(res)
@@ -138,9 +140,26 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         decisions["cand_own"] = cand.own
         decisions["ties"] = cand.ties
         findings = _findings(rec, res, decisions, hf, holder, number_reason, bad_field, shared, opts)
+        findings["evidence"] = _note_register_duplicates(findings["evidence"], holder, register_dups, opts.lang)
     ctx = Context(res, rec, holder, hf, hw, models, decisions, lexicon, timer.times,
-                  {"residents": len(res), "records": len(rec)})
+                  {"residents": len(res), "records": len(rec)},
+                  {"rows": len(res), "invalid_numbers": int(res["number"].isna().sum()),
+                   "duplicate_numbers": len(register_dups),
+                   "duplicate_rows_first_100": register_dups["row"].head(100).tolist()})
     return findings, ctx
+
+
+def _note_register_duplicates(evidence: pd.Series, holder: np.ndarray, dups: pd.DataFrame, lang: str) -> pd.Series:
+    """Say so where the card holder's number is on several register rows (the first is used)."""
+    if dups.empty:
+        return evidence
+    rows_of = {int(p): [int(g["first_row"].iat[0]), *map(int, g["row"])] for p, g in dups.groupby("first_position")}
+    out = evidence.copy()
+    for x in np.flatnonzero(np.isin(holder, list(rows_of))):
+        rows = ", ".join(map(str, rows_of[int(holder[x])]))
+        out.iat[x] += (f"; note: the register has this number on rows {rows}, the first is used" if lang == "en"
+                       else f"。注: 住民登録の{rows}行目に同じ番号があり、最初の行を使用")
+    return out
 
 
 def _scores(decisions: pd.DataFrame, holder: np.ndarray, hp: np.ndarray, hw: np.ndarray,

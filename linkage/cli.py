@@ -181,6 +181,12 @@ def audit(
     for p in (residents, bank, insurance):
         if p is not None and not p.exists():
             _fail(f"{p}: no such file or directory")
+    from linkage.report import check_output_dir
+
+    try:  # refuse a wrong --out now, not after a long audit
+        check_output_dir(out)
+    except OSError as err:
+        _fail(f"{err.filename or out}: {err.strerror or err}")
     log.info("audit: residents %s, bank %s, insurance %s -> %s%s", residents.name, bank.name if bank else "-",
              insurance.name if insurance else "-", out, f" (config {config.name})" if config else "")
     progress = Progress()

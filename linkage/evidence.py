@@ -93,10 +93,14 @@ NUMBER_WORDS = {
 
 
 PROBLEM_WORDS = {
-    "en": {"empty": "{field} is empty", "unreadable": "{field} is unreadable or not a real date",
+    "en": {"empty": "{field} is empty", "unreadable": "{field} is unreadable (damaged characters or far too long)",
+           "unreadable_date": "{field} is unreadable or not a real date",
+           "unreadable_code": "{field} is not a valid code",
            "future": "{field} is in the future", "ancient": "{field} is before 1868",
            "duplicate": "{field} repeats the one on row {detail}"},
-    "ja": {"empty": "{field}が空欄", "unreadable": "{field}が読めないか実在しない日付",
+    "ja": {"empty": "{field}が空欄", "unreadable": "{field}が読めない（文字化けまたは長すぎる）",
+           "unreadable_date": "{field}が読めないか実在しない日付",
+           "unreadable_code": "{field}がコード表にない値",
            "future": "{field}が未来の日付", "ancient": "{field}が1868年より前",
            "duplicate": "{field}が{detail}行目と重複"},
 }
@@ -105,6 +109,10 @@ PROBLEM_WORDS = {
 def problem_words(code: str, lang: str = "en") -> str:
     """Words for a validation code ``problem|field|row|detail``."""
     problem, field, row, detail = (code.split("|") + ["", "", ""])[:4]
+    if problem == "unreadable" and field == "birth_date":
+        problem = "unreadable_date"
+    elif problem == "unreadable" and field == "sex":
+        problem = "unreadable_code"
     text = PROBLEM_WORDS[lang].get(problem, problem).format(field=field, detail=detail)
     return f"{text} (row {row})" if lang == "en" else f"{text}（{row}行目）"
 

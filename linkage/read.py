@@ -10,6 +10,7 @@ with the input is an ``InputError`` naming file, row and column, never a value.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import decimal
 import hashlib
@@ -184,7 +185,10 @@ def _read_csv(path: Path, label: str) -> _Raw | None:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(label, f"cannot read file ({_os_reason(e)})") from None
-    return _parse_text(_decode(data, label), label)
+    text = _decode(data, label)
+    if "\x00" in text:  # a damaged cell: keep the row, mark the cell unreadable
+        text = text.replace("\x00", "\ufffd")
+    return _parse_text(text, label)
 
 
 def _line_of(data: bytes | str, pos: int) -> int:
@@ -200,19 +204,47 @@ _UTF8_JA = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}|\xef[\xbc-\xbf][\x80-\xbf]
 
 # Single bytes Python's cp932 codec lets through that real Shift_JIS text never has.
 _NOT_SJIS = re.compile("[\x80\uf8f0-\uf8f3]")
+# CP932 text that can also be read as EUC-JP: only ASCII and half-width kana
+# (any kana, full-width character or common kanji in CP932 is invalid EUC-JP).
+_HALFWIDTH_ONLY = re.compile("[\x00-\x7f\uff61-\uff63\uff66-\uff9f]*")
+_EUC_JP = "the text looks like EUC-JP, which is not supported: save the file as UTF-8 or CP932 (Shift_JIS)"
+
+
+def _is_euc_jp(body: bytes) -> bool:
+    """True when ``body`` has non-ASCII bytes and decodes strictly as EUC-JP."""
+    if body.isascii():
+        return False
+    try:
+        body.decode("euc_jp")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_non_ascii_row(body: bytes) -> int:
+    """Line of the first non-ASCII byte."""
+    m = re.search(rb"[\x80-\xff]", body)
+    return _line_of(body, m.start()) if m else 1
 
 
 def _decode(data: bytes, label: str) -> str:
-    """Decode strictly: UTF-8 (BOM optional), else CP932; never mojibake."""
+    """Decode strictly: UTF-8 (BOM optional), else CP932, or UTF-16; never mojibake.
+
+    A few NUL bytes in the rows of an otherwise text file stay in the text
+    (``_read_csv`` makes them U+FFFD, so validation flags those cells).
+    """
     if data.startswith(_UTF16_BOMS):  # Excel's "Unicode text" export
         try:
             return _no_binary(data.decode("utf-16"), label)
         except UnicodeDecodeError as e:
             head = data[: e.start].decode("utf-16", errors="replace")
             raise InputError(label, "not valid UTF-16 text", row=_line_of(head, len(head))) from None
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise InputError(label, "binary data, not a text table (CSV/TSV)", row=_line_of(data, nul))
+    if codec := _utf16_without_bom(data):
+        try:
+            return _no_binary(data.decode(codec), label)
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: binary, reported below
+    _no_binary(data, label)
     has_bom = data.startswith(_UTF8_BOM)
     body = data[len(_UTF8_BOM):] if has_bom else data
     try:
@@ -221,7 +253,8 @@ def _decode(data: bytes, label: str) -> str:
         bad = e.start
     mixed = "mixed text encodings (save the whole file as UTF-8 or as CP932)"
     if has_bom or not body[:bad].isascii():
-        raise InputError(label, f"not UTF-8 although earlier rows are: {mixed}", row=_line_of(body, bad))
+        raise InputError(label, f"not UTF-8 although earlier rows are: {mixed}", row=_line_of(body, bad),
+                         column=_column_at(body, bad))
     try:
         text, cp932_bad = body.decode("cp932"), None
     except UnicodeDecodeError as e:
@@ -229,8 +262,14 @@ def _decode(data: bytes, label: str) -> str:
     utf8_row = _utf8_line(body)
     if cp932_bad is None and (m := _NOT_SJIS.search(text)):
         cp932_bad = len(text[: m.start()].encode("cp932"))
+    euc = _is_euc_jp(body)
     if cp932_bad is None and utf8_row is None:
+        if euc and _HALFWIDTH_ONLY.fullmatch(text) is None:
+            # EUC-JP also reads cleanly and the CP932 reading is not plain half-width kana
+            raise InputError(label, _EUC_JP, row=_first_non_ascii_row(body))
         return text
+    if euc and utf8_row is None:
+        raise InputError(label, _EUC_JP, row=_first_non_ascii_row(body))
     bad_row = _line_of(body, bad)
     further = bad_row if cp932_bad is None else _line_of(body, max(bad, cp932_bad))
     if utf8_row is not None and utf8_row != bad_row:
@@ -240,7 +279,9 @@ def _decode(data: bytes, label: str) -> str:
             f"row {utf8_row} is UTF-8 but row {bad_row} is not: {mixed}",
             row=utf8_row if cp932_bad is None else further,
         )
-    raise InputError(label, "cannot decode the text as UTF-8 or CP932 (Shift_JIS)", row=further)
+    at = bad if cp932_bad is None else max(bad, cp932_bad)
+    raise InputError(label, "cannot decode the text as UTF-8 or CP932 (Shift_JIS)", row=further,
+                     column=_column_at(body, at))
 
 
 def _utf8_line(body: bytes, limit: int = 10_000) -> int | None:
@@ -263,15 +304,79 @@ def _utf8_line(body: bytes, limit: int = 10_000) -> int | None:
     return None
 
 
-def _no_binary(text: str, label: str) -> str:
-    nul = text.find("\x00")
-    if nul >= 0:
+def _no_binary(text: str | bytes, label: str) -> str | bytes:
+    """``text`` unchanged, or InputError when it is binary data.
+
+    Binary means a NUL in the header line or NULs in more than 1% of the
+    content; a stray NUL in a row is a damaged cell, not a damaged file.
+    """
+    nul_char = "\x00" if isinstance(text, str) else b"\x00"
+    nul = text.find(nul_char)
+    if nul < 0:
+        return text
+    first_break = (_BREAK if isinstance(text, str) else _BREAK_BYTES).search(text)
+    in_header = first_break is None or nul < first_break.start()
+    if in_header or text.count(nul_char) * 100 > len(text):
         raise InputError(label, "binary data, not a text table (CSV/TSV)", row=_line_of(text, nul))
     return text
 
 
+def _utf16_without_bom(data: bytes, sample: int = 4096) -> str | None:
+    """"utf-16-le"/"utf-16-be" when ``data`` looks like UTF-16 without a BOM.
+
+    ASCII in UTF-16 puts a NUL in every other byte, always on the same side;
+    binary data scatters NULs over both.
+    """
+    head = data[: sample - sample % 2]
+    half = len(head) // 2
+    if half < 2 or len(data) % 2:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= 0.1 * half and even <= 0.01 * half:
+        return "utf-16-le"
+    if even >= 0.1 * half and odd <= 0.01 * half:
+        return "utf-16-be"
+    return None
+
+
+def _column_at(body: bytes, pos: int) -> str | None:
+    """Header label of the CSV/TSV cell holding byte ``pos``, when it can be told.
+
+    Looks at the physical line only: None on the header line itself or when
+    the line lies inside a quoted cell that spans lines.  In CP932 the bytes
+    of ``"``, ``,`` and tab never occur inside a character, so counting them
+    on bytes is safe in both encodings.
+    """
+    start = max(body.rfind(b"\n", 0, pos), body.rfind(b"\r", 0, pos)) + 1
+    if start == 0 or body.count(b'"', 0, start) % 2:
+        return None
+    m = _BREAK_BYTES.search(body)
+    head = body[: m.start()] if m else body
+    for codec in ("utf-8", "cp932"):
+        try:
+            header_text = head.decode(codec)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return None
+    sep = "\t" if header_text.count("\t") > header_text.count(",") else ","
+    labels = next(csv.reader([header_text], delimiter=sep), [])
+    field, quoted = 0, False
+    for byte in body[start:pos]:
+        if byte == 0x22:
+            quoted = not quoted
+        elif byte == ord(sep) and not quoted:
+            field += 1
+    if field >= len(labels):
+        return None
+    label = labels[field].strip().lstrip("\ufeff")
+    return label or None
+
+
 _LEADING_BLANK = re.compile(r"(?:[ \t\u3000]*(?:\r\n|\r|\n))*")
 _BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
@@ -383,8 +488,10 @@ def _arrow_values(col: Any) -> Any:
     if pa.types.is_dictionary(t):
         col = pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=t.value_type)
         t = col.type
-    if pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0):
-        col = pc.cast(col, pa.string())  # before pandas turns int-with-nulls into float
+    if pa.types.is_integer(t):  # Python ints, not floats, where there are nulls
+        return col.to_pandas(integer_object_nulls=True)
+    if pa.types.is_decimal(t) and t.scale == 0:
+        col = pc.cast(col, pa.string())
     elif pa.types.is_null(t):
         return pd.Series([None] * len(col), dtype=object)
     return col.to_pandas(date_as_object=False)
@@ -400,18 +507,27 @@ def _read_xlsx(path: Path, label: str, kind: str) -> _Raw:
         raise InputError(label, f"cannot read as an Excel .xlsx workbook ({type(e).__name__})") from None
     names: list[str] = []
     headers: list[list[Any]] = []
+    tables: list[tuple[str, _Raw]] = []
     try:
         for sheet in book.worksheets:
             names.append(sheet.title)
             header, raw = _read_sheet(sheet, kind)
             if raw is not None:
-                return raw
+                tables.append((sheet.title, raw))
             if header is not None:
                 headers.append(header)
     except Exception as e:
         raise InputError(label, f"cannot read the Excel workbook ({type(e).__name__})") from None
     finally:
         book.close()
+    # Never drop a sheet silently: several sheets of records are an error.
+    filled = [(n, r) for n, r in tables if len(r.rows)]
+    if len(filled) > 1:
+        listed = ", ".join(f'"{n}"' for n, _ in filled)
+        raise InputError(label, f"several sheets hold {kind} records ({listed}): put them on one sheet, "
+                                "or save each sheet as its own file")
+    if filled or tables:
+        return (filled or tables)[0][1]
     if len(names) == 1 and headers:  # one sheet: say exactly what is missing
         _map_header(_Raw(headers[0], [], np.empty(0, np.int64), False), kind, label)
     need = ", ".join(REQUIRED[kind] + tuple(" or ".join(g) for g in ONE_OF[kind]))
@@ -665,8 +781,45 @@ def _as_dates(values: Any) -> pd.Series:
     return out
 
 
+_NUMBER_DIGITS = 12
+
+
+def _number_cell(v: Any) -> Any:
+    """A My Number held as a number (an integer column, an Excel cell) lost its
+    leading zeros: give 9 to 11 digits back their 12.  Anything else (short
+    numbers are typing errors, not lost zeros) is unchanged."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    f = float(v)
+    if not (f == f and f.is_integer() and 10 ** (_NUMBER_DIGITS - 4) <= f < 10**_NUMBER_DIGITS):
+        return v
+    return f"{int(v):0{_NUMBER_DIGITS}d}"
+
+
+def _numbers_as_text(values: Any) -> Any:
+    """``my_number`` values with numeric cells as 12-digit text (see ``_number_cell``)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    s = s.reset_index(drop=True)
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return values
+    if pd.api.types.is_numeric_dtype(dtype):  # vectorised: a whole integer or float column
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        pad = np.isfinite(v) & (np.floor(v) == v) & (v >= 10 ** (_NUMBER_DIGITS - 4)) & (v < 10**_NUMBER_DIGITS)
+        if not pad.any():
+            return values
+        out = s.astype(object).to_numpy()
+        out[pad] = np.char.zfill(v[pad].astype(np.int64).astype(str), _NUMBER_DIGITS)
+        return pd.Series(out, dtype=object)
+    if dtype != object or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return values
+    return _each(_number_cell, s, dtype=None)
+
+
 def _convert(values: Any, is_date: bool, name: Any, label: str, rows: np.ndarray) -> pd.Series:
     try:
+        if name == "my_number":
+            values = _numbers_as_text(values)
         return _as_dates(values) if is_date else _as_text(values)
     except UnicodeDecodeError:
         row = _first_bad_bytes(values, rows)

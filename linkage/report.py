@@ -6,11 +6,15 @@ Findings files hold no timestamps, so the same input gives the same bytes.
 """
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -54,18 +58,36 @@ def summary_dict(result: "AuditResult") -> dict[str, Any]:
     }
 
 
+#: The files an audit writes; an existing output directory may hold only these.
+OUTPUT_NAMES = ("findings.parquet", "findings.csv", "report.html", "report.xlsx", "summary.json")
+#: Files a desktop adds to any directory; replacing them loses nothing.
+_DESKTOP_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+_SCRATCH = re.compile(r"\.(?:tmp|old)-(\d+)(?:-.*)?")
+
+
 def write_outputs(result: "AuditResult", out: Path, lang: str | None = None) -> dict[str, Path]:
-    """Write every output file into ``out`` atomically; return their paths."""
-    out = out.resolve()
+    """Write every output file into ``out`` atomically; return their paths.
+
+    The files go to a temporary sibling directory that is swapped with ``out``
+    in one step, so a run that fails or is killed leaves the previous output
+    intact.  Raises ``NotADirectoryError`` when ``out`` is a file and
+    ``FileExistsError`` when it holds files an audit did not write (they would
+    be lost), ``OSError`` when the disk is full or not writable.
+    """
+    out = Path(out).resolve()
+    check_output_dir(out, expected=None)  # not a file; its contents are checked once the names are known
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    _clean_scratch(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     unmasked = bool(result.meta.get("parameters", {}).get("unmask"))
     try:
         paths = _write_all(result, tmp, lang or result.meta.get("parameters", {}).get("lang", "en"))
-        if unmasked:
-            for p in paths.values():
+        check_output_dir(out, expected={p.name for p in paths.values()})  # exactly what gets replaced
+        for p in paths.values():
+            if unmasked:
                 os.chmod(p, 0o600)
-        os.chmod(tmp, 0o700 if unmasked else 0o755)
+            _fsync(p)
+        os.chmod(tmp, 0o700 if unmasked else 0o777 & ~_umask())  # mkdtemp made it 0700
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -73,9 +95,81 @@ def write_outputs(result: "AuditResult", out: Path, lang: str | None = None) -> 
     return {k: out / p.name for k, p in paths.items()}
 
 
+def check_output_dir(out: str | os.PathLike[str], expected: Collection[str] | None = OUTPUT_NAMES) -> None:
+    """Raise ``NotADirectoryError`` when ``out`` is a file, ``FileExistsError``
+    when it is a directory holding files other than ``expected`` outputs
+    (replacing it would delete them; ``None`` skips this).  A missing or empty
+    directory, or a previous output, is fine.  Callers may check before a long
+    audit; ``write_outputs`` always checks, with the names it wrote."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(out))
+    if expected is None:
+        return
+    foreign = [p for p in out.iterdir() if p.name not in expected and p.name not in _DESKTOP_FILES]
+    if foreign:  # counted, not named: file names can be personal too
+        raise FileExistsError(
+            errno.EEXIST,
+            f"holds {len(foreign)} file(s) that linkage did not write, which replacing the directory would "
+            "delete: give a new or empty directory, or a previous linkage output",
+            str(out),
+        )
+
+
+def _clean_scratch(out: Path) -> None:
+    """Remove temporary siblings left by killed runs (their process is gone);
+    put back a previous output that a killed swap left aside."""
+    prefix = f".{out.name}"
+    for p in out.parent.glob(glob.escape(prefix) + ".*"):
+        m = _SCRATCH.fullmatch(p.name[len(prefix):])
+        if not m or not p.is_dir() or _alive(int(m[1])):
+            continue
+        if p.name.startswith(f"{prefix}.old-") and not out.exists():
+            os.rename(p, out)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process umask (masked outputs get the permissions it allows, no more)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: read it by setting it (restored at once)
+    os.umask(mask)
+    return mask
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # no permission to signal it: it exists
+        return True
+    return True
+
+
 def _swap(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``; the old directory survives until the new one is in place."""
-    if out.exists():
+    """Put ``tmp`` in the place of ``out``.
+
+    Where the system can exchange two directories in one step (Linux
+    ``renameat2``), ``out`` is never missing; elsewhere the old directory is
+    moved aside first and survives until the new one is in place.
+    """
+    if not out.exists():
+        os.rename(tmp, out)
+    elif _exchange(tmp, out):
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous output
+    else:
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.rename(out, old)
         try:
@@ -84,8 +178,41 @@ def _swap(tmp: Path, out: Path) -> None:
             os.rename(old, out)
             raise
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, out)
+    _fsync(out.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # old kernel or a file system without exchange
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or directory to disk, where the system allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:

@@ -12,6 +12,24 @@ from .normalize import dates, number
 
 #: Birth dates before this are treated as typing errors, not people.
 EARLIEST_BIRTH = pd.Timestamp("1868-01-25")
+#: Longest value accepted in a checked text field: longer ones are broken exports.
+MAX_FIELD_CHARS = 1_000
+#: Characters no real value holds: C0/C1 controls (not tab or line breaks), DEL,
+#: and U+FFFD, which marks bytes lost in decoding (the reader puts it for NUL).
+GARBLED = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffd]"
+
+
+def garbled(values: pd.Series) -> np.ndarray:
+    """True where a text value holds control characters or U+FFFD, or is
+    longer than ``MAX_FIELD_CHARS`` (bool array; missing values are False)."""
+    v = values.astype("string")
+    codes, uniques = pd.factorize(v, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.zeros(len(v), dtype=bool)
+    u = pd.Series(uniques, dtype="string")
+    bad = (u.str.contains(GARBLED, regex=True) | (u.str.len() > MAX_FIELD_CHARS)).fillna(False)
+    flags = np.append(bad.to_numpy(dtype=bool), False)  # code -1 (missing) is not garbled
+    return flags[codes]
 
 
 def number_problems(records: pd.DataFrame) -> np.ndarray:
@@ -41,12 +59,22 @@ def record_problems(records: pd.DataFrame, today: pd.Timestamp | None = None) ->
         v = records[col].astype("string").str.strip()
         return (v.isna() | (v == "")).to_numpy(dtype=bool)
 
+    def unreadable(col: str) -> np.ndarray:
+        if col not in records.columns:
+            return np.zeros(n, dtype=bool)
+        return garbled(records[col])
+
     # Problems are coded "problem|field|row|detail"; linkage.evidence words them.
+    # Earlier checks win: a record is reported with its first problem.
     checks: list[tuple[np.ndarray, object]] = [(blank("record_id"), "empty|record_id")]
+    checks.append((unreadable("record_id"), "unreadable|record_id"))
     bank = source == "bank"
     ins = source == "insurance"
     checks.append((bank & blank("holder_kana"), "empty|holder_kana"))
+    checks.append((bank & unreadable("holder_kana"), "unreadable|holder_kana"))
     checks.append((ins & blank("name") & blank("name_kana"), "empty|name"))
+    checks.append((ins & unreadable("name"), "unreadable|name"))
+    checks.append((ins & unreadable("name_kana"), "unreadable|name_kana"))
     no_birth = blank("birth_date")
     checks.append((ins & no_birth, "empty|birth_date"))
     if "birth_date" in records.columns:
@@ -54,6 +82,8 @@ def record_problems(records: pd.DataFrame, today: pd.Timestamp | None = None) ->
         checks.append((ins & ~no_birth & birth.isna().to_numpy(), "unreadable|birth_date"))
         checks.append((ins & (birth > today).fillna(False).to_numpy(dtype=bool), "future|birth_date"))
         checks.append((ins & (birth < EARLIEST_BIRTH).fillna(False).to_numpy(dtype=bool), "ancient|birth_date"))
+    if "sex_reason" in records.columns:  # a present value that is not a JIS X 0303 code or 男/女/M/F
+        checks.append((ins & records["sex_reason"].notna().to_numpy(dtype=bool), "unreadable|sex"))
     if "_duplicate_of" in records.columns:
         dup = records["_duplicate_of"].notna().to_numpy(dtype=bool)
         first = records["_duplicate_of"].to_numpy(dtype=object, na_value=None)
@@ -85,3 +115,32 @@ def mark_duplicate_ids(records: pd.DataFrame) -> pd.DataFrame:
     if missing.any():
         out.loc[missing, "record_id"] = "(row " + records.loc[missing, "_row"].astype(str) + ")"
     return out
+
+
+def duplicate_numbers(residents: pd.DataFrame) -> pd.DataFrame:
+    """Register rows whose My Number repeats an earlier row's.
+
+    The audit takes the first row as the card holder (``join.holder_positions``);
+    the later ones are listed here so that the run can say so.  Returns one row
+    per later duplicate: ``position`` (0-based), ``row`` (its ``_row``),
+    ``first_position`` and ``first_row`` (the row that wins).  Numbers are compared normalised
+    (``number`` column when present) and never returned.
+    """
+    if "number" in residents.columns:
+        numbers = residents["number"].astype("string")
+    else:
+        numbers = number.my_number(residents["my_number"])
+    n = len(residents)
+    rows = residents["_row"].to_numpy(dtype=np.int64) if "_row" in residents.columns else np.arange(2, n + 2)
+    valid = numbers.notna().to_numpy(dtype=bool)
+    dup = numbers.duplicated(keep="first").to_numpy(dtype=bool) & valid
+    pos = np.flatnonzero(dup)
+    codes = pd.factorize(numbers)[0]
+    first_pos = pd.Series(np.arange(n)[valid], index=codes[valid]).groupby(level=0).first()
+    first = first_pos.reindex(codes[pos]).to_numpy(dtype=np.int64) if len(pos) else np.empty(0, dtype=np.int64)
+    return pd.DataFrame({
+        "position": pos.astype(np.int64),
+        "row": rows[pos],
+        "first_position": first,
+        "first_row": rows[first],
+    })

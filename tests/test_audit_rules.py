@@ -115,3 +115,14 @@ def test_reading_from_the_persons_insurance_record():
     f = linkage.audit(RESIDENTS, bank=bank, insurance=ins).findings.set_index("record_id")
     assert f.loc["b1", "status"] == "ok" and "insurance record" in f.loc["b1", "evidence"]
     assert f.loc["b2", "status"] != "ok"
+
+
+def test_number_twice_in_the_register_is_said_not_hidden():
+    register = pd.concat([RESIDENTS, RESIDENTS.iloc[[0]]], ignore_index=True)
+    result = linkage.audit(register, bank=BANK, insurance=INSURANCE)
+    assert result.meta["register"]["duplicate_numbers"] == 1
+    assert result.meta["register"]["duplicate_rows_first_100"] == [len(register)]
+    f = result.findings.set_index("record_id")
+    assert f.loc["b-ok-width", "status"] == "ok"
+    assert f"rows 1, {len(register)}, the first is used" in f.loc["b-ok-width", "evidence"]
+    assert len(result.findings) == len(BANK) + len(INSURANCE)

@@ -410,7 +410,8 @@ def test_xlsx_one_sheet_rows_numbers_and_dates(tmp_path):
     assert values(df, "birth_date") == [pd.Timestamp("1985-04-12"), "S60.4.12"]
 
 
-def test_xlsx_first_sheet_with_required_columns_is_used(tmp_path):
+def test_xlsx_with_several_sheets_of_records_is_refused(tmp_path):
+    """Reading one sheet would silently drop the other's records: nothing may be lost."""
     p = _write_xlsx(
         tmp_path / "bank.xlsx",
         {
@@ -418,6 +419,15 @@ def test_xlsx_first_sheet_with_required_columns_is_used(tmp_path):
             "口座": [["レコードID", "個人番号", "口座名義"], ["B1", "0001", "ﾀﾛｳ"]],
             "口座2": [["レコードID", "個人番号", "口座名義"], ["B9", "0009", "ｼﾞﾛｳ"]],
         },
+    )
+    err = raises(p, "bank")
+    assert "several sheets" in str(err) and "口座" in str(err) and "口座2" in str(err)
+
+
+def test_xlsx_notes_sheet_before_the_records_is_skipped(tmp_path):
+    p = _write_xlsx(
+        tmp_path / "bank.xlsx",
+        {"説明": [["これは説明です"]], "口座": [["レコードID", "個人番号", "口座名義"], ["B1", "0001", "ﾀﾛｳ"]]},
     )
     df = read_table(p, "bank")
     assert values(df, "record_id") == ["B1"] and df[ROW].tolist() == [2]

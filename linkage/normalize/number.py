@@ -34,6 +34,8 @@ _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ｰー.．]+")
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, bytes):
+        return repr(value)  # not a number: reported as non-digit
     if isinstance(value, int):
         return f"{value:012d}"  # a numeric column dropped the leading zeros
     if isinstance(value, float):
@@ -71,8 +73,13 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     from ._unique import as_series
 
     s = as_series(values)
-    text = s.astype("string")
-    plain = text.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
+    obj = s.to_numpy(dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in obj), dtype=bool, count=len(obj))
+    plain = np.zeros(len(obj), dtype=bool)
+    if is_str.any():  # bytes, numbers and other objects take the careful path
+        plain[is_str] = pd.Series(obj[is_str], dtype=object).str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(
+            dtype=bool)
+    text = pd.Series(np.where(plain, obj, ""), index=s.index, dtype=object)
     number = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
     reason = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
     if plain.any():
@@ -117,11 +124,11 @@ def is_well_formed(values: Iterable[Any] | pd.Series) -> pd.Series:
 def mask(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Mask all but the last four characters: ``621498320257`` → ``********0257``.
 
-    Values that are not 12 digits are masked entirely but for their last four
-    characters too, so nothing longer than four characters of an input leaks.
+    Values that are not 12 digits are masked the same way, so nothing but the
+    last four characters of an input shows, and never its length.
     """
     def _mask(value: Any) -> str | None:
         text = _text(value)
-        return "*" * max(len(text) - 4, 8) + text[-4:] if text else None
+        return "********" + text[-4:] if text else None
 
     return on_unique(_mask, values)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import address, dates, kana, names, number, translit
 from .sex import sex as sex_codes
+from .sex import sex_reason
 
 KEY_COLUMNS = (
     "name_key", "fam_key", "giv_key", "near_key",
@@ -159,6 +160,7 @@ def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     out = out.join(_name_parts(df["name"])).join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
     out["sex"] = sex_codes(df["sex"])
+    out["sex_reason"] = sex_reason(df["sex"])  # a code outside the list makes the record unreadable
     out["addr_key"] = address.address_key(df["address"])
     out["corporate"] = False
     out["account"] = pd.Series(pd.NA, index=df.index, dtype="string")
