@@ -711,6 +711,11 @@ def _blank_to_na(values: np.ndarray) -> pd.Series:
     values = np.asarray(values, dtype=object)
     missing = pd.isna(values)
     present = values[~missing] if missing.any() else values
+    if len(present) and "\x00" in "".join(present.tolist()):
+        # A NUL inside a cell (Parquet and DataFrames can carry one) marks it damaged, as
+        # for CSV; it also keeps pandas' hashing, which stops at a NUL, from merging values.
+        values = np.array([v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values], dtype=object)
+        present = values[~missing] if missing.any() else values
     blank = (present == "") | _isspace(present).astype(bool) if len(present) else np.zeros(0, bool)
     if blank.any():
         values = values.copy()

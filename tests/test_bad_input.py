@@ -430,3 +430,15 @@ def test_sex_outside_the_code_list_is_a_bad_record_when_the_reason_is_kept() -> 
                             "birth_date": ["1990-01-01"] * 3, "sex_reason": ["not a sex code", None, "not a sex code"],
                             "_row": [2, 3, 4]})
     assert record_problems(records).tolist() == ["unreadable|sex|2|", None, None]
+
+
+def test_nul_inside_dataframe_cells_does_not_merge_values() -> None:
+    """pandas' hashing stops at a NUL: 'ﾔﾏﾀﾞ\\x00A' and 'ﾔﾏﾀﾞ\\x00B' must not become one value."""
+    import linkage
+
+    bank = pd.DataFrame({"record_id": ["N1", "N2", "N3"], "my_number": [TARO, TARO, TARO],
+                         "holder_kana": ["ﾔﾏﾀﾞ ﾀﾛｳ", "ﾔﾏﾀﾞ ﾀﾛｳ\x00ｱ", "ﾔﾏﾀﾞ ﾀﾛｳ\x00ｲ"]})
+    f = linkage.audit(RESIDENTS, bank=bank).findings.set_index("record_id")
+    assert len(f) == 3
+    assert f.loc["N1", "status"] == "ok"
+    assert f.loc["N2", "reason"] == "BAD_RECORD" and f.loc["N3", "reason"] == "BAD_RECORD"
