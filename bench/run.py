@@ -74,9 +74,15 @@ def bench_normalise(residents: int) -> None:
     date_values = sample(pd.concat([res["birth_date"].astype(str), ins["birth_date"].astype(str)]))
     addr_values = sample(pd.concat([res["address"], ins["address"]]))
     number_values = sample(res["my_number"].astype(str))
+    parts = normalize.split_name(pd.concat([res["name"], ins["name"]]).dropna())
+    kana_parts = normalize.split_name(pd.concat([res["name_kana"], bank["holder_kana"]]).dropna())
+    name_part_values = sample(pd.concat([parts["family"], parts["given"]]))
+    kana_part_values = sample(pd.concat([kana_parts["family"], kana_parts["given"]]))
     cases = [
-        ("kana_key", normalize.kana_key, kana_values, lambda s: s.map(_kana._strict)),
-        ("name_key", normalize.name_key, name_values, lambda s: s.map(_names._key)),
+        ("kana_key (full names)", normalize.kana_key, kana_values, lambda s: s.map(_kana._strict)),
+        ("name_key (full names)", normalize.name_key, name_values, lambda s: s.map(_names._key)),
+        ("kana_key (氏/名 parts)", normalize.kana_key, kana_part_values, lambda s: s.map(_kana._strict)),
+        ("name_key (氏/名 parts)", normalize.name_key, name_part_values, lambda s: s.map(_names._key)),
         ("birth_date", normalize.birth_date, date_values, None),
         ("address_key", normalize.address_key, addr_values, None),
         ("my_number", normalize.my_number, number_values, None),
