@@ -144,8 +144,13 @@ def _audit_child(path: str) -> None:
     result.write(CACHE / "audit-out")
     t_write = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"records": len(result.findings), "residents": result.context.counts["residents"],
-                      "timings": result.timings, "audit": t_audit, "write": t_write, "peak_mib": peak_kib / 1024}))
+    from linkage import baseline
+
+    ctx = result.context
+    pairs, t_baseline = baseline.timed(ctx.records, ctx.residents, ctx.holder)
+    print(json.dumps({"records": len(result.findings), "residents": ctx.counts["residents"],
+                      "timings": result.timings, "audit": t_audit, "write": t_write, "peak_mib": peak_kib / 1024,
+                      "baseline_pairs": pairs, "baseline_s": t_baseline}))
 
 
 def bench_audit(sizes: list[int]) -> None:
@@ -156,12 +161,19 @@ def bench_audit(sizes: list[int]) -> None:
                              text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         total = r["audit"] + r["write"]
+        compare_s = r["timings"].get("compare", float("nan"))
         rows.append({"residents": f"{r['residents']:,}", "linked records": f"{r['records']:,}",
                      "audit s": f"{r['audit']:.1f}", "write s": f"{r['write']:.1f}", "total s": f"{total:.1f}",
-                     "records/s": f"{r['records'] / total:,.0f}", "peak MiB": f"{r['peak_mib']:,.0f}"})
+                     "records/s": f"{r['records'] / total:,.0f}", "peak MiB": f"{r['peak_mib']:,.0f}",
+                     "recordlinkage s": f"{r['baseline_s']:.1f}",
+                     "rl / audit compare": f"{r['baseline_s'] / compare_s:.1f}x",
+                     "rl / whole audit": f"{r['baseline_s'] / r['audit']:.2f}x"})
         stages[r["residents"]] = r["timings"]
     print("\n## Full audit (read, validate, compare, score, explain, owner search, findings and reports)\n")
-    print(table(rows, ["residents", "linked records", "audit s", "write s", "total s", "records/s", "peak MiB"]))
+    print(table(rows, ["residents", "linked records", "audit s", "write s", "total s", "records/s", "peak MiB",
+                       "recordlinkage s", "rl / audit compare", "rl / whole audit"]))
+    print("\nrecordlinkage: a plain Compare (Jaro-Winkler on kana, exact birth date and sex) on the same"
+          " record-card holder pairs (linkage.baseline); ratios are its time over the audit's.")
     names = list(next(iter(stages.values())))
     print("\nWall time per stage (s):\n")
     print(table([{"residents": f"{k:,}", **{s: f"{v.get(s, 0):.2f}" for s in names}} for k, v in stages.items()],
