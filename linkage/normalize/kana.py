@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,14 +83,11 @@ def kana_key(values: Iterable[Any] | pd.Series) -> pd.Series:
 #: both widths, kanji); anything else takes the per-string path.
 _KANA_RANGES = ((0x20, 0x7E), (0x3000, 0x3000), (0x3041, 0x3096), (0x309D, 0x309E), (0x30A1, 0x30FC),
                 (0xFF01, 0xFF5E), (0xFF61, 0xFF9D), (0x3400, 0x4DBF), (0x4E00, 0x9FFF))
-_STRICT_MAP: CharMap | None = None
 
 
+@cache
 def _strict_map() -> CharMap:
-    global _STRICT_MAP
-    if _STRICT_MAP is None:
-        _STRICT_MAP = CharMap(_strict, _KANA_RANGES, compose=True)
-    return _STRICT_MAP
+    return CharMap(_strict, _KANA_RANGES, compose=True)
 
 
 def kana_key_loose(values: Iterable[Any] | pd.Series) -> pd.Series:

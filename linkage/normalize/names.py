@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from functools import cache
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -182,14 +183,11 @@ def name_key(values: Iterable[Any] | pd.Series) -> pd.Series:
 #: per-string path.
 _NAME_RANGES = ((0x20, 0x20), (0x3000, 0x3000), (0x3005, 0x3006), (0x3041, 0x3096), (0x309D, 0x309E),
                 (0x30A1, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF61, 0xFF9D))
-_KEY_MAP: CharMap | None = None
 
 
+@cache
 def _key_map() -> CharMap:
-    global _KEY_MAP
-    if _KEY_MAP is None:
-        _KEY_MAP = CharMap(_key, _NAME_RANGES, compose=True)
-    return _KEY_MAP
+    return CharMap(_key, _NAME_RANGES, compose=True)
 
 
 def name_near_key(values: Iterable[Any] | pd.Series) -> pd.Series:
