@@ -24,17 +24,6 @@ VOICED_MARKS = (0xFF9E, 0x309B, 0x3099)
 SEMI_VOICED_MARKS = (0xFF9F, 0x309C, 0x309A)
 
 
-def _compact(rows: np.ndarray) -> np.ndarray:
-    """Move the dropped (0) characters of each row to its end, keeping order."""
-    kept = rows != 0
-    flat = rows[kept]  # row-major: each row's kept characters, in order
-    counts = kept.sum(axis=1)
-    out = np.zeros_like(rows)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    out[np.repeat(np.arange(len(rows)), counts), np.arange(len(flat)) - starts] = flat
-    return out
-
-
 class CharMap:
     """Per-character table derived from ``func``; ``compose`` joins dakuten."""
 
@@ -66,9 +55,10 @@ class CharMap:
         table[0] = UNHANDLED  # an embedded NUL (padding is told apart by position)
         table[0xFFFF] = UNHANDLED  # stands for every astral character
 
-    def apply(self, values: list[str]) -> list[str | None]:
-        """Keys of ``values`` (all str), the same as ``[func(v) or None for v in values]``."""
-        out: list[str | None] = [None] * len(values)
+    def apply(self, values: list[str]) -> np.ndarray:
+        """Keys of ``values`` (all str) as an object array, the same as
+        ``[func(v) or None for v in values]``."""
+        out = np.full(len(values), None, dtype=object)
         if not values:
             return out
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
@@ -76,7 +66,7 @@ class CharMap:
         done = np.zeros(len(values), dtype=bool)
         if len(short):
             width = int(lengths[short].max())
-            arr = np.array([values[i] for i in short], dtype=f"<U{width}")
+            arr = np.array([values[i] for i in short] if len(short) < len(values) else values, dtype=f"<U{width}")
             cps = np.minimum(arr.view(np.uint32).reshape(len(short), width), 0xFFFF)  # astral → unhandled
             padding = np.arange(width) >= lengths[short][:, None]
             ok = np.ones(len(short), dtype=bool)
@@ -85,10 +75,11 @@ class CharMap:
             mapped = self.table[cps]
             mapped[padding] = 0
             ok &= ~(mapped == UNHANDLED).any(axis=1)
-            rows = _compact(mapped[ok])
-            keys = rows.astype(np.uint32).view(f"<U{width}").ravel().tolist()
-            for i, key in zip(short[ok].tolist(), keys):
-                out[i] = key or None
+            # Dropped characters become NUL inside the fixed-width strings; a real NUL
+            # never gets here (the table leaves it unhandled), so removing NULs is exact.
+            keys = mapped[ok].astype(np.uint32).view(f"<U{width}").ravel().tolist()
+            keys = np.array([k.replace("\x00", "") or None for k in keys], dtype=object)
+            out[short[ok]] = keys
             done[short[ok]] = True
         for i in np.flatnonzero(~done).tolist():
             out[i] = self.func(values[i]) or None
