@@ -89,22 +89,12 @@ def audit(
         "versions": {"linkage": __version__, "python": platform.python_version(), "pandas": pd.__version__},
         "parameters": {"unmask": unmask, "lang": lang, "redact_names": redact_names},
         "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},
-        "households_with_mislinks": _households(findings, ctx),
     }
-    return AuditResult(findings=findings, context=ctx, meta=meta)
+    result = AuditResult(findings=findings, context=ctx, meta=meta)
+    meta["households_with_mislinks"] = [{"household": h, "n": int(n)} for h, n in
+                                        result.households()[["household", "mislinks"]].itertuples(index=False)]
+    return result
 
-
-def _households(findings: pd.DataFrame, ctx: Any, top: int = 20) -> list[dict[str, Any]]:
-    """Households whose members' cards carry several mislinks (worst first)."""
-    import numpy as np
-
-    mis = (findings["status"] == "mislink").to_numpy() & (ctx.holder >= 0)
-    if not mis.any():
-        return []
-    hh = ctx.residents["household"].to_numpy(dtype=object, na_value=None)[ctx.holder[mis]]
-    counts = pd.Series(hh).dropna().value_counts()
-    counts = counts[counts >= 2].head(top)
-    return [{"household": str(h), "n": int(n)} for h, n in counts.items()] if len(counts) else []
 
 
 def evaluate(truth: Table, findings: Table):

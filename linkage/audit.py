@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import explain, join, readings, score, validate
-from .compare import FEATURES, pair_features
+from .compare import FEATURES, UNKNOWN, pair_features
 from .evidence import Writer
 from .normalize import number as _number
 from .normalize import tables
@@ -187,7 +187,7 @@ def _full(part: pd.DataFrame, pos: np.ndarray, n: int) -> pd.DataFrame:
     """Spread features computed for ``pos`` rows over all ``n`` records (UNKNOWN elsewhere)."""
     out = {}
     for col in part.columns:
-        arr = np.full(n, 3, dtype=np.int8)
+        arr = np.full(n, UNKNOWN, dtype=np.int8)
         arr[pos] = part[col].to_numpy()
         out[col] = arr
     return pd.DataFrame(out)
@@ -277,10 +277,6 @@ def _findings(rec: pd.DataFrame, res: pd.DataFrame, decisions: pd.DataFrame, hf:
     if not opts.unmask:
         out["suggested_my_number"] = _number.mask(out["suggested_my_number"]).astype("string")
     return out
-
-
-def _int(value: object) -> int | None:
-    return None if value is None or value is pd.NA or pd.isna(value) else int(value)
 
 
 def _reading_source(rec: pd.DataFrame, res: pd.DataFrame, holder: np.ndarray, hf: pd.DataFrame) -> np.ndarray:

@@ -51,21 +51,6 @@ def _levels(codes: np.ndarray, levels: tuple[str, ...], index: pd.Index) -> pd.S
     return pd.Series(cat, index=index)
 
 
-def similarity(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Jaro-Winkler similarity (0–1) of two aligned string Series; 0 where either is NA."""
-    a_s, b_s = _series(a), _series(b)
-    both = (a_s.notna() & b_s.notna()).to_numpy()
-    out = np.zeros(len(a_s), dtype=np.float64)
-    if both.any():
-        out[both] = cpdist(
-            a_s[both].astype(str).tolist(),
-            b_s[both].astype(str).tolist(),
-            scorer=JaroWinkler.normalized_similarity,
-            workers=-1,
-        )
-    return out
-
-
 def compare_strings(
     a: Any,
     b: Any,
@@ -77,21 +62,15 @@ def compare_strings(
 
     ``key`` is the strict normaliser (equal keys = ``variant``), ``loose`` an
     optional looser one (equal loose keys = ``close``); Jaro-Winkler of the
-    strict keys at or above ``close`` is also ``close``.
+    strict keys at or above ``close`` is also ``close`` (see :func:`grade_keys`).
     """
     index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
     a_s, b_s = _series(a), _series(b)
-    ka, kb = key(a_s), key(b_s)
-    missing = (ka.isna() | kb.isna()).to_numpy()
-    raw_a = a_s.astype("string").str.strip()
-    raw_b = b_s.astype("string").str.strip()
-    exact = (raw_a == raw_b).fillna(False).to_numpy(dtype=bool) & ~missing
-    variant = (ka == kb).fillna(False).to_numpy(dtype=bool) & ~missing
-    near = similarity(ka, kb) >= close
-    if loose is not None:
-        near |= (loose(a_s) == loose(b_s)).fillna(False).to_numpy(dtype=bool)
-    near &= ~missing
-    codes = np.select([missing, exact, variant, near], [4, 0, 1, 2], default=3).astype(np.int8)
+    la, lb = (_obj(loose(a_s)), _obj(loose(b_s))) if loose is not None else (None, None)
+    graded = grade_keys(_obj(key(a_s)), _obj(key(b_s)), la, lb, close)
+    exact = (a_s.astype("string").str.strip() == b_s.astype("string").str.strip()).fillna(False).to_numpy(dtype=bool)
+    codes = np.select([graded == UNKNOWN, (graded == AGREE) & exact, graded == AGREE, graded == CLOSE],
+                      [4, 0, 1, 2], default=3).astype(np.int8)
     return _levels(codes, STRING_LEVELS, index)
 
 
@@ -117,23 +96,33 @@ def _as_dates(values: Any) -> pd.Series:
     return _dates.birth_date(s)
 
 
+def _date_matches(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """How two aligned datetime64 arrays agree, as boolean masks over the pairs
+    where both are known (``known``): ``exact``, ``swapped`` (day and month
+    exchanged), ``one_digit`` (of YYYYMMDD), ``year_month`` and ``wrong_era``
+    (same month and day, years apart by the distance between two eras' first
+    years: S60 typed as H60)."""
+    known = ~np.isnat(a) & ~np.isnat(b)
+    da, db = pd.DatetimeIndex(a[known]), pd.DatetimeIndex(b[known])
+    ya, ma, dd_a = da.year.to_numpy(), da.month.to_numpy(), da.day.to_numpy()
+    yb, mb, dd_b = db.year.to_numpy(), db.month.to_numpy(), db.day.to_numpy()
+    return {
+        "known": known,
+        "exact": (ya == yb) & (ma == mb) & (dd_a == dd_b),
+        "swapped": (ya == yb) & (ma == dd_b) & (dd_a == mb),
+        "one_digit": (_digits(ya, ma, dd_a) != _digits(yb, mb, dd_b)).sum(axis=1) == 1,
+        "year_month": (ya == yb) & (ma == mb),
+        "wrong_era": (ma == mb) & (dd_a == dd_b) & np.isin(np.abs(ya - yb), ERA_OFFSETS),
+    }
+
+
 def compare_dates(a: Any, b: Any) -> pd.Series:
     """Grade two aligned date Series (raw text or datetimes) into :data:`DATE_LEVELS`."""
     index = a.index if isinstance(a, pd.Series) else pd.RangeIndex(len(b))
-    da, db = _as_dates(a), _as_dates(b)
-    missing = (da.isna() | db.isna()).to_numpy()
-    ya, ma, dda = (da.dt.year.to_numpy(), da.dt.month.to_numpy(), da.dt.day.to_numpy())
-    yb, mb, ddb = (db.dt.year.to_numpy(), db.dt.month.to_numpy(), db.dt.day.to_numpy())
-    with np.errstate(invalid="ignore"):
-        exact = (ya == yb) & (ma == mb) & (dda == ddb)
-        swapped = (ya == yb) & (ma == ddb) & (dda == mb)
-        year_month = (ya == yb) & (ma == mb)
-        digits_a = _digits(ya, ma, dda)
-        digits_b = _digits(yb, mb, ddb)
-        one_digit = (digits_a != digits_b).sum(axis=1) == 1
-    codes = np.select(
-        [missing, exact, swapped, one_digit, year_month], [5, 0, 1, 2, 3], default=4
-    ).astype(np.int8)
+    m = _date_matches(_as_dates(a).to_numpy(dtype="datetime64[ns]"), _as_dates(b).to_numpy(dtype="datetime64[ns]"))
+    codes = np.full(len(m["known"]), 5, dtype=np.int8)  # missing
+    codes[m["known"]] = np.select([m["exact"], m["swapped"], m["one_digit"], m["year_month"]], [0, 1, 2, 3],
+                                  default=4)
     return _levels(codes, DATE_LEVELS, index)
 
 
@@ -371,21 +360,9 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
 
 
 def _grade_birth(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """exact / near (swapped, one digit, same year-month) / different / unknown."""
-    known = ~np.isnat(a) & ~np.isnat(b)
+    """exact / near (swapped, one digit, same year-month, wrong era) / different / unknown."""
+    m = _date_matches(a, b)
     out = np.full(len(a), UNKNOWN, dtype=np.int8)
-    if not known.any():
-        return out
-    da = pd.DatetimeIndex(a[known])
-    db = pd.DatetimeIndex(b[known])
-    ya, ma, dd_a = da.year.to_numpy(), da.month.to_numpy(), da.day.to_numpy()
-    yb, mb, dd_b = db.year.to_numpy(), db.month.to_numpy(), db.day.to_numpy()
-    exact = (ya == yb) & (ma == mb) & (dd_a == dd_b)
-    swapped = (ya == yb) & (ma == dd_b) & (dd_a == mb)
-    one = (_digits(ya, ma, dd_a) != _digits(yb, mb, dd_b)).sum(axis=1) == 1
-    year_month = (ya == yb) & (ma == mb)
-    # Wrong era letter (S60 typed as H60): same month and day, years apart by
-    # the distance between two eras' first years.
-    wrong_era = (ma == mb) & (dd_a == dd_b) & np.isin(np.abs(ya - yb), ERA_OFFSETS)
-    out[known] = np.select([exact, swapped | one | year_month | wrong_era], [AGREE, CLOSE], DISAGREE)
+    near = m["swapped"] | m["one_digit"] | m["year_month"] | m["wrong_era"]
+    out[m["known"]] = np.select([m["exact"], near], [AGREE, CLOSE], DISAGREE)
     return out

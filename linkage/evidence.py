@@ -10,7 +10,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .compare import AGREE, CLOSE, DISAGREE, UNKNOWN
+from .compare import AGREE, CLOSE, DISAGREE
+from .normalize.number import REASONS as number_reasons
 
 ROLE_WORDS = {
     "en": {"father": "father", "mother": "mother", "son": "son", "daughter": "daughter",
@@ -85,8 +86,7 @@ FIELD_WORDS = {
 }
 SEX_WORDS = {"en": {1: "male", 2: "female"}, "ja": {1: "男", 2: "女"}}
 NUMBER_WORDS = {
-    "en": {"missing": "is empty", "non_digit": "contains characters other than digits", "length": "is not 12 digits long",
-           "all_zeros": "is all zeros", "check_digit": "fails the check digit"},
+    "en": {"missing": "is empty", **number_reasons},
     "ja": {"missing": "空欄", "non_digit": "数字以外の文字を含む", "length": "12桁ではない", "all_zeros": "すべて0",
            "check_digit": "チェックデジットが合わない"},
 }

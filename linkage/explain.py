@@ -4,14 +4,21 @@ The rules run in a fixed order; the first that applies wins:
 
 1. ``INVALID_MY_NUMBER`` / ``BAD_RECORD`` — the record cannot be judged;
 2. ``UNKNOWN_MY_NUMBER`` — a well-formed number not in the register;
-3. ``OK`` — the record fits its card holder (spelling variants allowed);
-4. ``HOUSEHOLD_MEMBER`` — it fits another member of the holder's household;
-5. ``FORMER_NAME`` — given name (and birth data) agree, family name differs;
-6. ``OTHER_PERSON`` with an owner — it fits someone else clearly better;
-7. ``SEX_MISMATCH`` / ``BIRTHDATE_MISMATCH`` — one field off, nobody fits better;
-8. ``SHARED_ACCOUNT`` — one account on several people's cards, unexplained;
-9. ``OK`` (unverified) — nothing could be compared (no kana, no known reading);
-10. ``OTHER_PERSON`` without owner — it does not fit the holder, nobody fits.
+3. ``OTHER_PERSON`` — the account holder is a company (ｶ) / (ｶ …);
+4. ``OK`` — the record fits its card holder (spelling variants allowed);
+5. ``HOUSEHOLD_MEMBER`` — it fits another member of the holder's household;
+6. ``FORMER_NAME`` — given name (and birth data) agree, family name differs;
+7. ``OTHER_PERSON`` with an owner — one resident fits clearly better;
+8. ``SEX_MISMATCH`` / ``BIRTHDATE_MISMATCH`` — one field off, nobody fits better;
+9. ``OTHER_PERSON`` without owner — several residents fit equally;
+10. ``SHARED_ACCOUNT`` — one account on several people's cards, unexplained;
+11. ``OK`` (unverified) — nothing contradicts the holder, but the name could
+    not be fully compared (no kana, no known reading);
+12. ``OTHER_PERSON`` without owner — it does not fit the holder, nobody fits.
+
+Rules 7, 9 and 10 apply only when something in the record contradicts the
+card holder (or, for 7, the other resident has the account on their own
+card): a namesake elsewhere in the register is no reason to doubt a link.
 """
 from __future__ import annotations
 
@@ -126,8 +133,9 @@ def decide(
     clear_member = (member.pos >= 0) & (member.weight > hw + MARGIN)
     unique_cand = (cand.pos >= 0) & (cand.ties == 1)
     clear_cand = unique_cand & (cand.weight > hw + MARGIN) & (contradicted | cand.own | ~has_holder)
-    former = (has_holder & (giv == AGREE) & np.isin(fam, (DISAGREE, CLOSE))
-              & np.isin(birth, (AGREE,)) | (bank & has_holder & (giv == AGREE) & (fam == DISAGREE)))
+    # Insurance: family name off, birth date exact.  Bank (no birth date): family name off.
+    former = has_holder & (giv == AGREE) & (
+        (np.isin(fam, (DISAGREE, CLOSE)) & (birth == AGREE)) | (bank & (fam == DISAGREE)))
     former &= np.isin(sex, (AGREE, UNKNOWN))
     # A bank account under another name that a resident owns on their own card
     # is that resident's, not the card holder's former name.

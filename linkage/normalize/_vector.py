@@ -11,7 +11,6 @@ function, so both paths give the same key (checked by a property test).
 """
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 
 import numpy as np

@@ -116,11 +116,6 @@ def my_number_reason(values: Iterable[Any] | pd.Series) -> pd.Series:
     return analyse(values)[1]
 
 
-def is_well_formed(values: Iterable[Any] | pd.Series) -> pd.Series:
-    """True where the value is a valid My Number (see :func:`my_number`)."""
-    return my_number(values).notna()
-
-
 def mask(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Mask all but the last four characters: ``621498320257`` → ``********0257``.
 

@@ -22,12 +22,6 @@ from . import address, dates, kana, names, number, translit
 from .sex import sex as sex_codes
 from .sex import sex_reason
 
-KEY_COLUMNS = (
-    "name_key", "fam_key", "giv_key", "near_key",
-    "kana_key", "fam_kana", "giv_kana", "kana_loose",
-    "birth", "sex", "addr_key",
-)
-
 # Zengin abbreviations of legal forms: ｶ) / (ｶ = 株式会社, ﾕ) 有限会社, ｲ) 医療法人 …
 _CORPORATE = re.compile(
     r"^\s*(カ|ユ|イ|ザイ|シヤ|ガク|フク|ド|ゴ|メ|ソ|ギヨ|ノウ|セイ|ケン)\s*[)）]"
@@ -95,10 +89,6 @@ def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
         # pair is romanised on demand (see linkage.compare.pair_features).
         out[f"{part}_ph"] = translit.phonetic(out[f"{part}_key"].where(out["latin"]))
     return out
-
-
-def _na_strings(index: pd.Index, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(pd.NA, index=index, dtype="string") for c in columns})
 
 
 def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
