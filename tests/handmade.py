@@ -1,6 +1,10 @@
 """Hand-made register and records: one case per reason code and per harmless variant."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 from stdnum.jp import in_
 
@@ -83,3 +87,17 @@ INSURANCE = pd.DataFrame([
 ])
 
 
+
+
+def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """Run the real ``linkage`` command line in a subprocess, output captured as text."""
+    return subprocess.run([sys.executable, "-m", "linkage.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def write_csvs(d: Path) -> Path:
+    """The hand-made tables as residents.csv, bank.csv and insurance.csv in ``d``."""
+    RESIDENTS.to_csv(d / "residents.csv", index=False)
+    BANK.to_csv(d / "bank.csv", index=False)
+    INSURANCE.to_csv(d / "insurance.csv", index=False)
+    return d

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import linkage
-from handmade import BANK, HANAKO, KEN, KYOKO, RESIDENTS, TARO, num
+from handmade import BANK, HANAKO, KEN, KYOKO, RESIDENTS, TARO, num, run_cli
 
 BANK_HEADER = "record_id,my_number,bank_code,branch_code,account_type,account_number,holder_kana"
 INS_HEADER = "record_id,my_number,insurer_number,symbol,number,name,name_kana,birth_date,sex,address"
@@ -285,8 +284,7 @@ def _write_inputs(case: Case, base: Path) -> dict[str, Path | None]:
 def _run_cli(case: Case, inputs: dict[str, Path | None]) -> subprocess.CompletedProcess:
     args = [a for k, p in inputs.items() if p is not None for a in (f"--{k}", str(p))]
     out = inputs[case.kind].parent / "out"
-    return subprocess.run([sys.executable, "-m", "linkage.cli", "audit", *args, "--out", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    return run_cli("audit", *args, "--out", str(out), timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from handmade import BANK, INSURANCE, RESIDENTS
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linkage.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+from handmade import run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from handmade import BANK, INSURANCE, RESIDENTS
+from handmade import BANK, INSURANCE, run_cli, write_csvs
 
 import linkage
 from linkage import report
@@ -25,9 +25,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 OUTPUTS = set(report.OUTPUT_NAMES)
 
 
-def cli(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linkage.cli", *args], capture_output=True, text=True,
-                          timeout=300, env=env, **kw)
+cli = run_cli
 
 
 def audit_args(d: Path, out: Path) -> list[str]:
@@ -58,11 +56,7 @@ def quick_page(monkeypatch):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("small")
-    RESIDENTS.to_csv(d / "residents.csv", index=False)
-    BANK.to_csv(d / "bank.csv", index=False)
-    INSURANCE.to_csv(d / "insurance.csv", index=False)
-    return d
+    return write_csvs(tmp_path_factory.mktemp("small"))
 
 
 @pytest.fixture(scope="module")

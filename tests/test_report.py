@@ -11,15 +11,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from handmade import BANK, HANAKO, ICHIRO, INSURANCE, KEN, RESIDENTS, TARO, bank_row
+from handmade import BANK, HANAKO, ICHIRO, INSURANCE, KEN, RESIDENTS, TARO, bank_row, run_cli, write_csvs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -318,18 +316,12 @@ def test_repr_html_is_a_compact_summary(result):
 
 # --- the command line: config file, logs, progress --------------------------------------
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linkage.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+cli = run_cli
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("cfg")
-    RESIDENTS.to_csv(d / "residents.csv", index=False)
-    BANK.to_csv(d / "bank.csv", index=False)
-    INSURANCE.to_csv(d / "insurance.csv", index=False)
-    return d
+    return write_csvs(tmp_path_factory.mktemp("cfg"))
 
 
 def test_config_file_keeps_options_and_the_command_line_overrides(inputs, tmp_path):
