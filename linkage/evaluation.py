@@ -142,17 +142,21 @@ def _digits(s: pd.Series) -> pd.Series:
     return s.astype(STR).str.normalize("NFKC").str.replace(r"\D", "", regex=True)
 
 
+def _optional(df: pd.DataFrame, column: str, convert) -> pd.Series:
+    """``convert(df[column])``, or an all-missing column when ``df`` has none."""
+    return convert(df[column]) if column in df else pd.Series([pd.NA] * len(df), dtype=STR, index=df.index)
+
+
 def _prepare_truth(df: pd.DataFrame) -> pd.DataFrame:
     _require(df, TRUTH_COLUMNS, "truth")
-    n = len(df)
     out = pd.DataFrame(
         {
             "source": _label(df["source"], "lower"),
             "record_id": _text(df["record_id"]),
             "expected_status": _label(df["expected_status"], "lower"),
             "expected_reasons": _label(df["expected_reasons"], "upper"),
-            "true_owner": _number(df["true_owner"]) if "true_owner" in df else pd.Series([pd.NA] * n, dtype=STR),
-            "injected": _text(df["injected"]) if "injected" in df else pd.Series([pd.NA] * n, dtype=STR),
+            "true_owner": _optional(df, "true_owner", _number),
+            "injected": _optional(df, "injected", _text),
         }
     ).reset_index(drop=True)
     out["injected"] = out["injected"].fillna(UNLABELLED)
@@ -167,18 +171,13 @@ def _prepare_truth(df: pd.DataFrame) -> pd.DataFrame:
 
 def _prepare_findings(df: pd.DataFrame) -> pd.DataFrame:
     _require(df, FINDINGS_COLUMNS, "findings")
-    n = len(df)
     out = pd.DataFrame(
         {
             "source": _label(df["source"], "lower"),
             "record_id": _text(df["record_id"]),
             "status": _label(df["status"], "lower"),
             "reason": _label(df["reason"], "upper"),
-            "suggested": (
-                _number(df["suggested_my_number"])
-                if "suggested_my_number" in df
-                else pd.Series([pd.NA] * n, dtype=STR)
-            ),
+            "suggested": _optional(df, "suggested_my_number", _number),
         }
     ).reset_index(drop=True)
     return out
