@@ -26,6 +26,44 @@ def test_name_key_vector_path_equals_per_string(values):
     assert list(names._key_map().apply(values)) == [names._key(v) or None for v in values]
 
 
-def test_long_values_take_the_per_string_path():
+
+def test_long_values_are_keyed_whole():
     long = "ヤマダ" * 1000
     assert list(kana._strict_map().apply([long])) == [kana._strict(long)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), TEXT), min_size=1, max_size=30), st.integers(0, 5))
+def test_public_keys_agree_for_every_string_storage(values, cut):
+    """object, python ``string`` and Arrow-backed input (also a sliced Arrow
+    array, whose buffers start at an offset) give one key, and keys come back
+    Arrow-backed and aligned with the input's index."""
+    import pandas as pd
+
+    index = pd.RangeIndex(100, 100 + len(values))
+    for func, per_string in ((kana.kana_key, kana._strict), (names.name_key, names._key)):
+        expected = [None if v is None else (per_string(v) or None) for v in values]
+        for dtype in (object, "string", "string[pyarrow]"):
+            out = func(pd.Series(values, index=index, dtype=dtype))
+            assert out.dtype == "string[pyarrow]"
+            assert out.index.equals(index)
+            assert [None if v is pd.NA else v for v in out.tolist()] == expected
+        sliced = pd.Series(["ﾀﾞﾐｰ"] * cut + values, dtype="string[pyarrow]").iloc[cut:]
+        assert [None if v is pd.NA else v for v in func(sliced).tolist()] == expected
+
+
+def test_non_string_values_take_the_per_string_path():
+    import pandas as pd
+
+    out = names.name_key(pd.Series([1, "髙橋 一郎", None], dtype=object))
+    assert out.tolist()[:2] == ["1", "高橋一郎"] and out.isna().tolist() == [False, False, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=30), st.integers(0, 5))
+def test_arrow_kernel_reads_sliced_buffers(values, cut):
+    import pyarrow as pa
+
+    arr = pa.array(["ﾀﾞﾐｰ ｱ"] * cut + values, type=pa.string()).slice(cut)
+    for cmap, per_string in ((kana._strict_map(), kana._strict), (names._key_map(), names._key)):
+        assert cmap.apply_arrow(arr).to_pylist() == [per_string(v) or None for v in values]

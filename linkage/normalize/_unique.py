@@ -2,7 +2,9 @@
 
 Names, dates and addresses repeat heavily (a million residents share a few
 thousand surnames), so every normaliser works on ``pd.factorize`` uniques and
-maps the results back with one ``take``.
+maps the results back with one ``take``.  Keys computed on Arrow buffers
+(:func:`on_unique_arrow`) use Arrow's dictionary encoding and come back as
+``string[pyarrow]`` Series, with no Python string per row.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def as_series(values: Iterable[Any] | pd.Series) -> pd.Series:
@@ -62,3 +66,39 @@ def on_unique_strings(
     """Like :func:`on_unique`, but ``func`` keys the list of distinct values
     (as str) in one call, so it can work on whole arrays at once."""
     return _map_distinct(func, values, dtype, as_text=True)
+
+
+def to_arrow_strings(values: Iterable[Any] | pd.Series) -> pa.Array | None:
+    """``values`` as one Arrow string array (missing → null), or None when
+    some value is not a string or has no UTF-8 form (lone surrogates)."""
+    s = as_series(values)
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        chunked = s.array._pa_array  # noqa: SLF001 - pandas keeps the Arrow data here
+        return chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+    if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_string(s.dtype.pyarrow_dtype) | pa.types.is_large_string(
+            s.dtype.pyarrow_dtype):
+        return s.array._pa_array.combine_chunks()  # noqa: SLF001
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return None
+    try:
+        return pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    except (UnicodeEncodeError, pa.ArrowException):
+        return None
+
+
+def on_unique_arrow(
+    func: Callable[[pa.Array], pa.Array],
+    values: Iterable[Any] | pd.Series,
+    fallback: Callable[[list[str]], Any],
+) -> pd.Series:
+    """Key the distinct values of a string Series with ``func`` (a null-free
+    Arrow string array in, an aligned Arrow string array out) and return a
+    ``string[pyarrow]`` Series aligned to ``values``.  Columns that are not
+    all strings go through ``fallback`` (see :func:`on_unique_strings`)."""
+    s = as_series(values)
+    arr = to_arrow_strings(s)
+    if arr is None:
+        return on_unique_strings(fallback, s).astype("string[pyarrow]")
+    encoded = pc.dictionary_encode(arr)
+    keys = func(encoded.dictionary).take(encoded.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(keys), index=s.index, name=s.name)

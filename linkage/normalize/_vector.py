@@ -6,18 +6,23 @@ to one character, to nothing (dropped), or is left to the exact per-string
 path.  Strings made only of handled characters are then keyed for whole
 arrays at once in numpy (UTF-32 code units); dakuten marks are joined to the
 kana before them as NFKC would.  Anything else — other scripts, combining
-marks in odd places, very long values — goes through the per-string
+marks in odd places — goes through the per-string
 function, so both paths give the same key (checked by a property test).
+
+The table runs directly on Arrow's UTF-8 buffers (:meth:`CharMap.apply_arrow`):
+decode the code points, map them, join the voicing marks, drop what the key
+drops and encode the result, all as whole-array numpy operations, so a million
+names cost a few numpy passes rather than a million Python calls.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 UNHANDLED = -1
-#: Longer values take the per-string path (a 1 MB cell must not become a 1 MB-wide array).
-MAX_WIDTH = 48
 #: Voicing marks: half-width, spacing and combining forms of ゛ and ゜.
 VOICED_MARKS = (0xFF9E, 0x309B, 0x3099)
 SEMI_VOICED_MARKS = (0xFF9F, 0x309C, 0x309A)
@@ -60,48 +65,122 @@ class CharMap:
         out = np.full(len(values), None, dtype=object)
         if not values:
             return out
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        short = np.flatnonzero((lengths > 0) & (lengths <= MAX_WIDTH))
-        done = np.zeros(len(values), dtype=bool)
-        if len(short):
-            width = int(lengths[short].max())
-            arr = np.array([values[i] for i in short] if len(short) < len(values) else values, dtype=f"<U{width}")
-            cps = np.minimum(arr.view(np.uint32).reshape(len(short), width), 0xFFFF)  # astral → unhandled
-            padding = np.arange(width) >= lengths[short][:, None]
-            ok = np.ones(len(short), dtype=bool)
-            if self.mark_kind is not None:
-                cps, ok, padding = self._join_marks(cps, padding)
-            mapped = self.table[cps]
-            mapped[padding] = 0
-            ok &= ~(mapped == UNHANDLED).any(axis=1)
-            # Dropped characters become NUL inside the fixed-width strings; a real NUL
-            # never gets here (the table leaves it unhandled), so removing NULs is exact.
-            keys = mapped[ok].astype(np.uint32).view(f"<U{width}").ravel().tolist()
-            keys = np.array([k.replace("\x00", "") or None for k in keys], dtype=object)
-            out[short[ok]] = keys
-            done[short[ok]] = True
-        for i in np.flatnonzero(~done).tolist():
-            out[i] = self.func(values[i]) or None
+        try:
+            arr = pa.array(values, type=pa.string())
+        except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates: no UTF-8 form
+            return np.array([self.func(v) or None for v in values] + [None], dtype=object)[:-1]
+        out[:] = self.apply_arrow(arr).to_pylist()
         return out
 
-    def _join_marks(self, cps: np.ndarray, padding: np.ndarray):
-        """Join each voicing mark to the kana before it (カ+ﾞ → ガ); the mark's
-        place becomes padding.  Rows where a mark follows something it cannot
-        join are left to the per-string path."""
-        ok = np.ones(len(cps), dtype=bool)
-        kind = self.mark_kind[cps]
-        r, c = np.nonzero(kind)
-        if len(r) == 0:
-            return cps, ok, padding
-        k = kind[r, c]
-        prev = np.where(c > 0, cps[r, np.maximum(c - 1, 0)], 0)
+    def apply_arrow(self, arr: pa.Array) -> pa.Array:
+        """Keys of a (null-free) Arrow string array, as a ``large_string`` array
+        with nulls where the key is empty."""
+        m = len(arr)
+        if m == 0:
+            return pa.array([], type=pa.large_string())
+        offs, data = _buffers(arr)
+        cp, coff = _decode(data, offs)
+        counts = np.diff(coff)
+        sid = np.repeat(np.arange(m, dtype=np.int32), counts)
+        mapped = self.table[cp]
+        if self.mark_kind is not None:
+            self._join_marks(cp, mapped, coff[:-1][counts > 0])
+        unhandled = mapped == UNHANDLED
+        fallback = np.zeros(m, dtype=bool)
+        if unhandled.any():
+            fallback[sid[unhandled]] = True
+            keep = (mapped > 0) & ~fallback[sid]
+        else:
+            keep = mapped > 0
+        chars = mapped[keep].astype(np.uint16)
+        kept = np.bincount(sid[keep], minlength=m)
+        data_out, ends = _encode(chars)
+        offsets = np.zeros(m + 1, dtype=np.int64)
+        offsets[1:] = np.concatenate([[0], ends])[np.cumsum(kept)]
+        valid = np.packbits((kept > 0) & ~fallback, bitorder="little")
+        out = pa.Array.from_buffers(pa.large_string(), m, [pa.py_buffer(valid), pa.py_buffer(offsets),
+                                                           pa.py_buffer(data_out)])
+        slow = np.flatnonzero(fallback)
+        if len(slow):
+            values = arr.take(pa.array(slow)).to_pylist()
+            keys = pa.array([self.func(v) or None for v in values], type=pa.large_string())
+            out = pc.replace_with_mask(out, pa.array(fallback), keys)
+        return out
+
+    def _join_marks(self, cp: np.ndarray, mapped: np.ndarray, first: np.ndarray) -> None:
+        """Join each voicing mark to the kana before it (カ+ﾞ → ガ) in ``mapped``
+        and drop the mark; a mark that cannot join (first character, after
+        another mark or after something with no voiced form) stays unhandled,
+        so its string takes the per-string path.  ``first``: positions of the
+        strings' first characters."""
+        kind = self.mark_kind[cp]
+        p = np.flatnonzero(kind)
+        if len(p) == 0:
+            return
+        starts = np.zeros(len(cp), dtype=bool)
+        starts[first] = True
+        prev = cp[np.maximum(p - 1, 0)]
         base = np.maximum(self.table[prev], 0)
-        joined = np.where(k == 1, self.voiced[base], self.semi[base])
-        bad = (c == 0) | (joined == 0) | (self.mark_kind[prev] != 0)
-        ok[r[bad]] = False
-        r, c, joined = r[~bad], c[~bad], joined[~bad]
-        cps = cps.copy()
-        cps[r, c - 1] = joined
-        padding = padding.copy()
-        padding[r, c] = True
-        return cps, ok, padding
+        joined = np.where(kind[p] == 1, self.voiced[base], self.semi[base])
+        good = ~(starts[p] | (joined == 0) | (self.mark_kind[prev] != 0))
+        mapped[p[good] - 1] = joined[good]
+        mapped[p[good]] = 0
+
+
+# UTF-8 lead byte → sequence length; the encoder's first and second bytes per code point.
+_SEQ_LEN = np.ones(256, dtype=np.uint8)
+_SEQ_LEN[0x80:0xC0], _SEQ_LEN[0xC0:0xE0], _SEQ_LEN[0xE0:0xF0], _SEQ_LEN[0xF0:] = 0, 2, 3, 4
+_BMP = np.arange(0x10000, dtype=np.uint32)
+_ENC_LEN = (1 + (_BMP >= 0x80) + (_BMP >= 0x800)).astype(np.uint8)
+_ENC_B0 = np.where(_BMP < 0x80, _BMP, np.where(_BMP < 0x800, 0xC0 | (_BMP >> 6), 0xE0 | (_BMP >> 12))).astype(np.uint8)
+_ENC_B1 = np.where(_BMP < 0x800, 0x80 | (_BMP & 0x3F), 0x80 | ((_BMP >> 6) & 0x3F)).astype(np.uint8)
+
+
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, UTF-8 bytes padded with 3 NULs) of a string array."""
+    m = len(arr)
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(bufs[1], dtype=width)[arr.offset: arr.offset + m + 1].astype(np.int64)
+    raw = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
+    data = np.zeros(int(offs[-1] - offs[0]) + 3, dtype=np.uint8)
+    data[:-3] = raw[offs[0]:offs[-1]]
+    return offs - offs[0], data
+
+
+def _decode(data: np.ndarray, offs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code points (uint16; astral ones as 0xFFFF, which the table leaves
+    unhandled) and the offset of each string's first code point."""
+    pos = np.flatnonzero((data[:-3] & 0xC0) != 0x80)
+    b0 = data[pos]
+    length = _SEQ_LEN[b0]
+    b0 = b0.astype(np.uint16)
+    b1 = data[pos + 1].astype(np.uint16) & 0x3F
+    b2 = data[pos + 2].astype(np.uint16) & 0x3F
+    cp = ((b0 & 0x0F) << 12) | (b1 << 6) | b2
+    if not (length == 3).all():
+        cp = np.where(length == 1, b0, cp)
+        two = length == 2
+        cp[two] = ((b0[two] & 0x1F) << 6) | b1[two]
+        cp[length == 4] = 0xFFFF
+    return cp, np.searchsorted(pos, offs)
+
+
+def _encode(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of BMP code points and the end offset of each one's bytes."""
+    n = len(chars)
+    last = (0x80 | (chars & 0x3F)).astype(np.uint8)
+    if n and bool((chars >= 0x800).all()):  # kana and kanji only: three bytes each
+        out = np.empty((n, 3), dtype=np.uint8)
+        out[:, 0], out[:, 1], out[:, 2] = 0xE0 | (chars >> 12), 0x80 | ((chars >> 6) & 0x3F), last
+        return out.ravel(), np.arange(3, 3 * n + 1, 3, dtype=np.int64)
+    length = _ENC_LEN[chars]
+    ends = np.cumsum(length, dtype=np.int64)
+    starts = ends - length
+    out = np.empty(int(ends[-1]) + 2 if n else 0, dtype=np.uint8)
+    # Later bytes first: what a shorter character writes past its end lands on
+    # the next characters' bytes, which are written afterwards.
+    out[starts + 2] = last
+    out[starts + 1] = _ENC_B1[chars]
+    out[starts] = _ENC_B0[chars]
+    return out[:-2] if n else out, ends

@@ -17,7 +17,7 @@ from typing import Any
 import jaconv
 import pandas as pd
 
-from ._unique import on_unique, on_unique_strings
+from ._unique import on_unique, on_unique_arrow
 from ._vector import CharMap
 
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
@@ -76,7 +76,7 @@ def kana_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     dropped.  ``ヤマダ　キョウコ``, ``やまだきょうこ`` and ``ﾔﾏﾀﾞ ｷﾖｳｺ`` share one
     key.  Missing or empty values give NA.
     """
-    return on_unique_strings(_strict_map().apply, values)
+    return on_unique_arrow(_strict_map().apply_arrow, values, _strict_map().apply)
 
 
 #: Characters the vectorised kana key handles (ASCII, full-width ASCII, kana of

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from linkage.normalize._unique import as_series, on_unique, on_unique_strings
+from linkage.normalize._unique import as_series, on_unique, on_unique_arrow
 from linkage.normalize._vector import CharMap
 
 __all__ = [
@@ -174,7 +174,7 @@ def name_key(values: Iterable[Any] | pd.Series) -> pd.Series:
 
     Missing in, missing out; a value with nothing left after cleaning is missing.
     """
-    return on_unique_strings(_key_map().apply, values)
+    return on_unique_arrow(_key_map().apply_arrow, values, _key_map().apply)
 
 
 #: Characters the vectorised name key handles: kanji (incl. compatibility forms),
