@@ -2,7 +2,7 @@
 
 ``read_table`` turns a CSV/TSV (UTF-8, UTF-8 with BOM, CP932), Parquet file or
 directory, Excel workbook or DataFrame into one DataFrame with English column
-names (CONTRACT.md "Inputs"), every value as text (``string`` dtype, blank
+names (CONTRACT.md "Inputs"), every value as text (``string[pyarrow]`` dtype, blank
 cells missing) except datetimes in ``birth_date``, plus ``_row``: where each
 record is in the source, as a person would count (header = 1).  Any problem
 with the input is an ``InputError`` naming file, row and column, never a value.
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pandas as pd
 
 from linkage.errors import InputError
@@ -494,6 +496,8 @@ def _arrow_values(col: Any) -> Any:
         col = pc.cast(col, pa.string())
     elif pa.types.is_null(t):
         return pd.Series([None] * len(col), dtype=object)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):  # stays Arrow: no Python str per cell
+        return pd.Series(pd.arrays.ArrowStringArray(col))
     return col.to_pandas(date_as_object=False)
 
 
@@ -703,25 +707,41 @@ def _cell_date_or_text(v: Any) -> Any:
     return _cell_text(v)
 
 
-_isspace = np.frompyfunc(str.isspace, 1, 1)
+
+#: Text columns come out as Arrow-backed strings (no Python object per cell).
+TEXT = "string[pyarrow]"
+#: Python's ``str.isspace`` characters: a cell made only of them is blank.
+_BLANK = (r"^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+          r"\x{205f}\x{3000}]*$")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _blank_to_na(values: np.ndarray) -> pd.Series:
-    """Object array of str (or missing) -> ``string`` Series; blank cells missing."""
+    """Object array of str (or missing) -> ``string[pyarrow]`` Series; blank cells missing."""
     values = np.asarray(values, dtype=object)
-    missing = pd.isna(values)
-    present = values[~missing] if missing.any() else values
-    if len(present) and "\x00" in "".join(present.tolist()):
-        # A NUL inside a cell (Parquet and DataFrames can carry one) marks it damaged, as
-        # for CSV; it also keeps pandas' hashing, which stops at a NUL, from merging values.
-        values = np.array([v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values], dtype=object)
-        present = values[~missing] if missing.any() else values
-    blank = (present == "") | _isspace(present).astype(bool) if len(present) else np.zeros(0, bool)
-    if blank.any():
-        values = values.copy()
-        idx = np.flatnonzero(~missing)[blank] if missing.any() else np.flatnonzero(blank)
-        values[idx] = None
-    return pd.Series(pd.array(values, dtype="string"))
+    try:
+        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (UnicodeEncodeError, pa.ArrowException):
+        # A lone surrogate (no UTF-8 form) can only come from a damaged source: U+FFFD, as for bad bytes.
+        fixed = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+        arr = pa.array(fixed, type=pa.large_string(), from_pandas=True)
+    return _text_from_arrow(arr)
+
+
+def _text_from_arrow(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Arrow strings -> ``string[pyarrow]`` Series with blank cells missing and
+    NULs as U+FFFD (a NUL inside a cell, as Parquet and DataFrames can carry,
+    marks it damaged, as for CSV)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pc.any(pc.match_substring(arr, "\x00")).as_py():
+        arr = pc.replace_substring(arr, "\x00", "\ufffd")
+    blank = pc.match_substring_regex(arr, _BLANK)
+    if pc.any(blank).as_py():
+        arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
+    return pd.Series(pd.arrays.ArrowStringArray(arr))
 
 
 def _as_text(values: Any) -> pd.Series:
@@ -733,23 +753,27 @@ def _as_text(values: Any) -> pd.Series:
     if pd.api.types.is_bool_dtype(dtype):
         return _each(_cell_text, s)
     if pd.api.types.is_integer_dtype(dtype):
-        return s.astype("string")
+        return s.astype(TEXT)
     if pd.api.types.is_float_dtype(dtype):
         return _float_text(s)
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return _text_from_arrow(s.array._pa_array)  # noqa: SLF001 - pandas keeps the Arrow data here
     if isinstance(dtype, pd.StringDtype) or (
         dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
     ):
-        return _blank_to_na(s.to_numpy())
+        return _blank_to_na(s.to_numpy(dtype=object, na_value=None))
     return _each(_cell_text, s)
 
 
-def _each(func: Any, s: pd.Series, dtype: str | None = "string") -> pd.Series:
+def _each(func: Any, s: pd.Series, dtype: str | None = TEXT) -> pd.Series:
     """``on_unique``, falling back to every value for unhashable ones (lists)."""
     try:
-        return on_unique(func, s, dtype=dtype)
+        out = on_unique(func, s, dtype=None)
     except TypeError:
-        out = [None if _is_missing(v) else func(v) for v in s]
-        return pd.Series(out, index=s.index, dtype=dtype if dtype else object)
+        out = pd.Series([None if _is_missing(v) else func(v) for v in s], index=s.index, dtype=object)
+    if dtype == TEXT:
+        return _blank_to_na(out.to_numpy(dtype=object)).set_axis(s.index)
+    return out if dtype is None else out.astype(dtype)
 
 
 def _is_missing(v: Any) -> bool:
@@ -765,7 +789,7 @@ def _float_text(s: pd.Series) -> pd.Series:
     rest = finite & ~integral
     if rest.any():
         out[rest] = [repr(float(x)) for x in v[rest]]
-    return pd.Series(pd.array(out, dtype="string"))
+    return pd.Series(pd.array(out, dtype=TEXT))
 
 
 def _as_dates(values: Any) -> pd.Series:
@@ -873,7 +897,7 @@ def _finish(raw: _Raw | None, kind: str, label: str) -> pd.DataFrame:
     m = len(rows)
     ordered: dict[Any, Any] = {}
     for col in known:
-        ordered[col] = data.pop(col) if col in data else pd.Series(pd.NA, index=range(m), dtype="string")
+        ordered[col] = data.pop(col) if col in data else pd.Series(pd.NA, index=range(m), dtype=TEXT)
     ordered.update(data)
     ordered[ROW] = pd.Series(np.asarray(rows, dtype=np.int64))
     if kind == "residents" and m == 0:

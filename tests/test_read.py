@@ -570,3 +570,23 @@ def test_csv_round_trip(tmp_path, rows, sep, bom):
     lines = 1 + frame.apply(lambda col: col.str.count("\n")).sum(axis=1)
     starts = 2 + np.concatenate(([0], np.cumsum(lines)[:-1]))
     assert df[ROW].tolist() == starts[~blank.all(axis=1).to_numpy()].tolist()
+
+
+# Every character Python's str.isspace accepts, and some it does not (zero-width space, BOM, NUL).
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()] + ["\u200b", "\ufeff", "\x00", "a", "ｱ"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(_SPACES), max_size=4), min_size=1, max_size=8))
+def test_blank_cells_are_exactly_the_python_whitespace_ones(cells):
+    frame = pd.DataFrame({"record_id": [f"r{i}" for i in range(len(cells))], "my_number": "1",
+                          "holder_kana": cells})
+    out = read_table(frame, "bank")
+    assert out["holder_kana"].dtype == "string[pyarrow]"
+    expected = [None if not c.strip() else c.replace("\x00", "\ufffd") for c in cells]
+    assert [None if v is pd.NA else v for v in out["holder_kana"].tolist()] == expected
+
+
+def test_a_lone_surrogate_becomes_a_damaged_cell_not_a_crash():
+    frame = pd.DataFrame({"record_id": ["a"], "my_number": ["1"], "holder_kana": ["ﾔﾏﾀﾞ\ud800"]})
+    assert read_table(frame, "bank")["holder_kana"].tolist() == ["ﾔﾏﾀﾞ\ufffd"]
