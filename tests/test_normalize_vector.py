@@ -67,3 +67,27 @@ def test_arrow_kernel_reads_sliced_buffers(values, cut):
     arr = pa.array(["ﾀﾞﾐｰ ｱ"] * cut + values, type=pa.string()).slice(cut)
     for cmap, per_string in ((kana._strict_map(), kana._strict), (names._key_map(), names._key)):
         assert cmap.apply_arrow(arr).to_pylist() == [per_string(v) or None for v in values]
+
+
+SPLIT_ALPHABET = st.sampled_from(list("山田太郎ﾔﾏﾀﾞｶﾞ ｱ　\t\n-・ーSMITHＪｏｈｎé¨\u00a0\u2003\u3099\x1c\u200b①"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=SPLIT_ALPHABET, max_size=12), min_size=1, max_size=20))
+def test_split_name_arrow_path_equals_per_string(values):
+    import pandas as pd
+
+    out = names.split_name(pd.Series(values, dtype="string[pyarrow]"))
+    for value, fam, giv in zip(values, out["family"].tolist(), out["given"].tolist()):
+        expected = names._split(value)
+        got = None if fam is pd.NA else (fam, giv)
+        assert got == expected, value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=SPLIT_ALPHABET, max_size=8)), min_size=1, max_size=20))
+def test_is_alphabet_arrow_path_equals_per_string(values):
+    import pandas as pd
+
+    out = names.is_alphabet(pd.Series(values, dtype="string[pyarrow]")).tolist()
+    assert out == [v is not None and names._latin_only(names._nfkc(v)) for v in values]

@@ -34,7 +34,13 @@ def _map_distinct(
     (one call, a list in, a sequence out) and map the keys back with one take."""
     s = as_series(values)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    items = [u if isinstance(u, str) else str(u) for u in uniques] if as_text else list(uniques)
+    distinct = uniques.array if isinstance(uniques, pd.Index) else uniques
+    if isinstance(distinct, (pd.arrays.ArrowStringArray, pd.arrays.ArrowExtensionArray)):
+        items = distinct._pa_array.to_pylist()  # noqa: SLF001 - far faster than iterating the array
+    else:
+        items = list(uniques)
+    if as_text:
+        items = [u if isinstance(u, str) else str(u) for u in items]
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = batch(items)
     mapped[-1] = None  # code -1 (missing) indexes the last slot
@@ -98,7 +104,7 @@ def on_unique_arrow(
     s = as_series(values)
     arr = to_arrow_strings(s)
     if arr is None:
-        return on_unique_strings(fallback, s).astype("string[pyarrow]")
+        return on_unique_strings(fallback, s)  # python "string": a lone surrogate has no Arrow form
     encoded = pc.dictionary_encode(arr)
     keys = func(encoded.dictionary).take(encoded.indices)
     return pd.Series(pd.arrays.ArrowStringArray(keys), index=s.index, name=s.name)

@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from linkage.normalize._unique import as_series, on_unique, on_unique_arrow
+from linkage.normalize._unique import as_series, on_unique, on_unique_arrow, to_arrow_strings
 from linkage.normalize._vector import CharMap
 
 __all__ = [
@@ -203,22 +205,73 @@ def _split(value: Any) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
+#: Characters whose NFKC is the character alone (no space created, none removed),
+#: so splitting them before NFKC equals splitting after: names of these take the
+#: Arrow path of :func:`split_name`; anything else the per-string one.
+_SPLIT_SAFE = ("^[\\x09-\\x0d\\x1c-\\x7e\\x{3000}\\x{3005}\\x{3041}-\\x{3096}\\x{309d}\\x{309e}\\x{30a1}-\\x{30fc}"
+               "\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}\\x{ff01}-\\x{ff5e}\\x{ff61}-\\x{ff9f}]*$")
+_SPLIT_SPACE = "[\\x09-\\x0d\\x1c-\\x20\\x{3000}]+"
+
+
 def split_name(values: Iterable[Any] | pd.Series) -> pd.DataFrame:
     """Split names at the first run of whitespace (after NFKC) into family and given.
 
     Both parts are missing when the name has no separator or is missing.
     """
     s = as_series(values)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    split = [_split(u) for u in uniques] + [None]  # last slot: code -1 (missing)
+    arr = to_arrow_strings(s)
+    if arr is None:  # not all strings: per distinct value
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        split = [_split(u) for u in uniques] + [None]  # last slot: code -1 (missing)
+        cols = {}
+        for i, col in enumerate(("family", "given")):
+            mapped = np.array([p[i] if p else None for p in split], dtype=object)
+            cols[col] = pd.Series(mapped.take(codes), index=s.index, dtype="string")
+        return pd.DataFrame(cols, index=s.index)
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    safe = pc.match_substring_regex(distinct, _SPLIT_SAFE).to_numpy(zero_copy_only=False)
+    stripped = pc.replace_substring_regex(distinct, f"^{_SPLIT_SPACE}|{_SPLIT_SPACE}$", "")
+    pieces = pc.split_pattern_regex(stripped, _SPLIT_SPACE, max_splits=1)
+    two = pc.equal(pc.list_value_length(pieces), 2).to_numpy(zero_copy_only=False) & safe
+    slow = np.flatnonzero(~safe)
+    slow_split = [_split(v) for v in distinct.take(pa.array(slow)).to_pylist()]
+    flat = pc.list_flatten(pieces)
+    starts = pieces.offsets.to_numpy()[:-1]
     cols = {}
     for i, col in enumerate(("family", "given")):
-        mapped = np.array([p[i] if p else None for p in split], dtype=object)
-        cols[col] = pd.Series(mapped.take(codes), index=s.index, dtype="string")
+        part = pc.utf8_normalize(flat.take(pa.array(np.where(two, starts + i, 0))), "NFKC") if two.any() else (
+            pa.nulls(len(distinct), distinct.type))
+        part = pc.if_else(pa.array(two), part, pa.scalar(None, part.type))
+        if len(slow):
+            mask = np.zeros(len(distinct), dtype=bool)
+            mask[slow] = True
+            part = pc.replace_with_mask(part, pa.array(mask), pa.array([p[i] if p else None for p in slow_split],
+                                                                       type=part.type))
+        cols[col] = pd.Series(pd.arrays.ArrowStringArray(part.take(encoded.indices)), index=s.index)
     return pd.DataFrame(cols, index=s.index)
+
+
+_JAPANESE_RAW = "[\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}\\x{ff66}-\\x{ff9d}]"
 
 
 def is_alphabet(values: Iterable[Any] | pd.Series) -> pd.Series:
     """True where the name is written in Latin letters (SMITH JOHN, Ｎｇｕｙｅｎ); False for NA."""
-    flags = on_unique(lambda v: _latin_only(_nfkc(v)), values, dtype="boolean")
-    return flags.fillna(False).astype(bool)
+    s = as_series(values)
+    arr = to_arrow_strings(s)
+    if arr is None:
+        flags = on_unique(lambda v: _latin_only(_nfkc(v)), s, dtype="boolean")
+        return flags.fillna(False).astype(bool)
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    # ASCII: a Latin letter decides; kana or kanji: never alphabet (NFKC keeps them
+    # kana and kanji); anything else per distinct value.
+    ascii_ = pc.string_is_ascii(distinct).to_numpy(zero_copy_only=False)
+    flags = pc.match_substring_regex(distinct, "[A-Za-z]").to_numpy(zero_copy_only=False) & ascii_
+    japanese = pc.match_substring_regex(distinct, _JAPANESE_RAW).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~ascii_ & ~japanese)
+    if len(rest):
+        flags[rest] = [_latin_only(_nfkc(v)) for v in distinct.take(pa.array(rest)).to_pylist()]
+    codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy()  # missing: the False appended
+    out = np.append(flags, False)[codes]
+    return pd.Series(out, index=s.index, name=s.name)
