@@ -1,4 +1,6 @@
 """The vectorised key path gives exactly the per-string key, whatever the text."""
+import datetime as dt
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +93,27 @@ def test_is_alphabet_arrow_path_equals_per_string(values):
 
     out = names.is_alphabet(pd.Series(values, dtype="string[pyarrow]")).tolist()
     assert out == [v is not None and names._latin_only(names._nfkc(v)) for v in values]
+
+
+_DATE_PIECES = st.sampled_from(["明治", "大正", "昭和", "平成", "令和", "明", "昭", "M", "T", "S", "H", "R", "s", "h",
+                                "r", ".", "/", "-", "年", "月", "日", "元", "0", "1", "2", "3", "4", "5", "6", "9",
+                                "12", "31", "19", "20", "64", "30", "29", "02", "１", "十", " ", "生"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_DATE_PIECES, max_size=8).map("".join),
+                          st.dates().map(lambda d: d.strftime(["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"][d.day % 3]))),
+                min_size=1, max_size=20),
+       st.sampled_from(["kanji", "letter", "letter_slash", "code7", "iso", "slash", "compact"]),
+       st.lists(st.dates(min_value=dt.date(1868, 1, 1), max_value=dt.date(2262, 1, 1)), max_size=5))
+def test_birth_date_bulk_path_equals_the_full_parser(values, style, days):
+    import pandas as pd
+
+    from linkage.normalize import dates
+
+    values = values + dates.to_era(pd.Series(pd.to_datetime(days), dtype="datetime64[ns]"), style).tolist()
+    values = [None if v is pd.NA else v for v in values]
+    got, why = dates._parse_series(pd.Series(values, dtype="string[pyarrow]"))
+    for value, ns, reason in zip(values, got.to_numpy().view("int64"), why):
+        expected = (dates._NAT, None) if value is None else dates._safe_parse(value)
+        assert (int(ns), reason) == expected, value

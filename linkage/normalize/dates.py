@@ -22,8 +22,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._unique import as_series, on_unique
+from ._unique import as_series, on_unique, to_arrow_strings
 
 __all__ = ["ERAS", "Era", "birth_date", "birth_date_reason", "kanji_int", "to_era"]
 
@@ -227,6 +229,9 @@ def _parse_series(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Seri
     the results back with one ``take`` on int64 / object arrays.
     """
     s = as_series(values)
+    arr = to_arrow_strings(s)
+    if arr is not None:
+        return _parse_arrow(s, arr)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     ns = np.full(len(uniques), _NAT, dtype=np.int64)
     reasons = np.full(len(uniques), None, dtype=object)
@@ -249,6 +254,90 @@ def _parse_series(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Seri
     reasons = np.append(reasons, None).take(codes)
     dates = pd.Series(ns, index=s.index, name=s.name)
     return dates, pd.Series(reasons, index=s.index, name=s.name, dtype=object)
+
+
+# Plain notations with ASCII digits, which every reading step leaves as they are
+# (no NFKC change, spaces, times or suffixes): parsed for whole arrays.
+_BULK_ERA = "(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHRmtshr])"
+_BULK_SEPARATED = (f"^(?:{_BULK_ERA}\\.?)?(?P<y>[0-9]{{1,4}})(?:年|[./-])(?P<m>[0-9]{{1,2}})(?:月|[./-])"
+                   "(?P<d>[0-9]{1,2})日?$")
+_BULK_COMPACT = f"^{_BULK_ERA}?\\.?(?P<digits>[0-9]{{6,8}})$"
+_TOKENS = list(_ERA_BY_TOKEN)
+_TOKEN_OFFSET = np.array([_ERA_BY_TOKEN[t].offset for t in _TOKENS])
+_TOKEN_FIRST = np.array([_ERA_BY_TOKEN[t].first for t in _TOKENS], dtype="datetime64[D]")
+_TOKEN_LAST = np.array([_ERA_BY_TOKEN[t].last or _MAX_DAY for t in _TOKENS], dtype="datetime64[D]")
+
+
+def _ints(field: pa.Array) -> np.ndarray:
+    """Digit strings as int64 (-1 where null or empty)."""
+    filled = pc.if_else(pc.equal(pc.utf8_length(field), 0), None, field)
+    return pc.fill_null(pc.cast(filled, pa.int64()), -1).to_numpy()
+
+
+def _era_index(token: pa.Array) -> np.ndarray:
+    """Index into ``_TOKENS`` of each era token (upper-cased); -1 for none."""
+    return pc.fill_null(pc.index_in(pc.utf8_upper(token), pa.array(_TOKENS)), -1).to_numpy()
+
+
+def _bulk_dates(era: np.ndarray, year: np.ndarray, month: np.ndarray, day: np.ndarray,
+                ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ns, ok): valid, in-era dates only; everything else is left to the full
+    parser, which also says why a value is not a date."""
+    has_era = era >= 0
+    western = np.where(has_era, _TOKEN_OFFSET[np.maximum(era, 0)] + year, year)
+    ok = ok & (month >= 1) & (month <= 12) & (day >= 1) & (western > _MIN_DAY.year) & (western < _MAX_DAY.year)
+    ok &= ~has_era | (year >= 1)
+    ym = np.where(ok, (western - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    first_day = ym.astype("datetime64[D]")
+    days_in_month = ((ym + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+    ok &= day <= days_in_month
+    date = first_day + np.where(ok, day - 1, 0).astype("timedelta64[D]")
+    e = np.maximum(era, 0)
+    ok &= ~has_era | ((date >= _TOKEN_FIRST[e]) & (date <= _TOKEN_LAST[e]))
+    return np.where(ok, date.astype("datetime64[ns]").view(np.int64), _NAT), ok
+
+
+def _parse_arrow(s: pd.Series, arr: pa.Array) -> tuple[pd.Series, pd.Series]:
+    """``_parse_series`` for Arrow strings: plain notations in bulk, the rest
+    (era years in kanji, 元年, full-width digits, impossible dates …) per
+    distinct value through the full parser."""
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    n = len(distinct)
+    ns = np.full(n, _NAT, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    if n:
+        sep = pc.extract_regex(distinct, _BULK_SEPARATED)
+        matched = sep.is_valid().to_numpy(zero_copy_only=False)
+        era = _era_index(pc.struct_field(sep, "era"))
+        year_text = pc.struct_field(sep, "y")
+        # Without an era the year has four digits; with one, at most two (as the full parser).
+        digits = pc.fill_null(pc.utf8_length(year_text), 0).to_numpy()
+        ok = matched & np.where(era >= 0, digits <= 2, digits == 4)
+        got, good = _bulk_dates(era, _ints(year_text), _ints(pc.struct_field(sep, "m")),
+                                _ints(pc.struct_field(sep, "d")), ok)
+        ns[good], done[good] = got[good], True
+        comp = pc.extract_regex(distinct, _BULK_COMPACT)
+        matched = comp.is_valid().to_numpy(zero_copy_only=False) & ~done
+        era = _era_index(pc.struct_field(comp, "era"))
+        text = pc.struct_field(comp, "digits")
+        length = pc.fill_null(pc.utf8_length(text), 0).to_numpy()
+        v = _ints(text)
+        eight = matched & (era < 0) & (length == 8)  # 19850412
+        seven = matched & (era < 0) & (length == 7) & (v // 1_000_000 >= 1) & (v // 1_000_000 <= 5)  # 3600412
+        six = matched & (era >= 0) & (length == 6)  # S600412
+        code_era = np.where(seven, _era_index(pa.array((v // 1_000_000).astype(str))), era)
+        year = np.select([eight, seven], [v // 10_000, v // 10_000 % 100], v // 10_000)
+        got, good = _bulk_dates(np.where(eight, -1, code_era), year, v // 100 % 100, v % 100, eight | seven | six)
+        ns[good], done[good] = got[good], True
+    reasons = np.full(n, None, dtype=object)
+    slow = np.flatnonzero(~done)
+    if len(slow):
+        for i, value in zip(slow.tolist(), distinct.take(pa.array(slow)).to_pylist()):
+            ns[i], reasons[i] = _safe_parse(value)
+    codes = pc.fill_null(encoded.indices, n).to_numpy()
+    dates = pd.Series(np.append(ns, _NAT)[codes].view("M8[ns]"), index=s.index, name=s.name)
+    return dates, pd.Series(np.append(reasons, None)[codes], index=s.index, name=s.name, dtype=object)
 
 
 def birth_date(values: Iterable[Any] | pd.Series) -> pd.Series:
