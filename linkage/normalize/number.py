@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_ as stdnum_in
 
-from ._unique import on_unique
+from ._unique import as_series, on_unique, to_arrow_strings
 
 #: Reason codes returned by :func:`my_number_reason`, with their plain meaning.
 REASONS: dict[str, str] = {
@@ -70,34 +72,33 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     straight to stdnum's check digit; everything else goes through
     :func:`_reason` (separators, full-width digits, numeric cells …).
     """
-    from ._unique import as_series
-
     s = as_series(values)
-    obj = s.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in obj), dtype=bool, count=len(obj))
-    plain = np.zeros(len(obj), dtype=bool)
-    if is_str.any():  # bytes, numbers and other objects take the careful path
-        plain[is_str] = pd.Series(obj[is_str], dtype=object).str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(
-            dtype=bool)
-    text = pd.Series(np.where(plain, obj, ""), index=s.index, dtype=object)
-    number = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
-    reason = pd.Series(pd.NA, index=s.index, dtype="string", name=s.name)
+    arr = to_arrow_strings(s)
+    if arr is None:  # numbers, bytes and other objects: the careful path for every value
+        plain = np.zeros(len(s), dtype=bool)
+    else:
+        plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False).to_numpy(zero_copy_only=False)
+    number = np.full(len(s), None, dtype=object)
+    reason = np.full(len(s), None, dtype=object)
     if plain.any():
-        digits = text[plain].to_numpy(dtype=str)
-        body = np.asarray(digits, dtype="U11")  # numpy truncates to the first 11 characters
+        digits = np.asarray(arr.filter(pa.array(plain)).to_pylist(), dtype="U12")
+        body = digits.astype("U11")  # numpy truncates to the first 11 characters
+        # python-stdnum's check digit, once per value (the rule: never a re-implementation).
         check = np.fromiter(map(stdnum_in.calc_check_digit, body.tolist()), dtype="U1", count=len(body))
-        good = (check == np.asarray(digits, dtype="U12").view("U1").reshape(-1, 12)[:, 11]) & (
-            digits != "000000000000")
+        zeros = digits == "000000000000"
+        good = (check == digits.view("U1").reshape(-1, 12)[:, 11]) & ~zeros
         idx = np.flatnonzero(plain)
-        number.iloc[idx[good]] = digits[good]
-        reason.iloc[idx[~good]] = np.where(digits[~good] == "000000000000", "all_zeros", "check_digit")
+        number[idx[good]] = digits[good]
+        reason[idx[~good]] = np.where(zeros[~good], "all_zeros", "check_digit")
     rest = ~plain & s.notna().to_numpy()
     if rest.any():
         sub = s[rest]
-        why = on_unique(_reason, sub)
-        reason[rest] = why
-        number[rest] = on_unique(lambda v: stdnum_in.compact(_text(v)), sub).where(why.isna())
-    return number, reason
+        why = on_unique(_reason, sub, dtype=None)
+        reason[rest] = why.to_numpy(dtype=object)
+        number[rest] = on_unique(lambda v: stdnum_in.compact(_text(v)), sub, dtype=None).where(
+            why.isna(), None).to_numpy(dtype=object)
+    return (pd.Series(pd.array(number, dtype="string[pyarrow]"), index=s.index, name=s.name),
+            pd.Series(pd.array(reason, dtype="string[pyarrow]"), index=s.index, name=s.name))
 
 
 def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:
