@@ -47,6 +47,12 @@ def _map_distinct(
     out = mapped.take(codes)
     if dtype is None:
         return pd.Series(out, index=s.index, name=s.name, dtype=object)
+    if dtype == "string":  # Arrow-backed, like the reader's columns, unless a value has no UTF-8 form
+        try:
+            return pd.Series(pd.arrays.ArrowStringArray(pa.array(out, type=pa.large_string(), from_pandas=True)),
+                             index=s.index, name=s.name)
+        except (UnicodeEncodeError, pa.ArrowException):
+            pass
     return pd.Series(out, index=s.index, name=s.name).astype(dtype)
 
 

@@ -17,8 +17,11 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import address, dates, kana, names, number, translit
+from ._unique import to_arrow_strings
 from .sex import sex as sex_codes
 from .sex import sex_reason
 
@@ -35,11 +38,19 @@ def _joined(full: pd.Series, fam: pd.Series, giv: pd.Series, key, exact: pd.Seri
     """Full-name key: family key + given key where the name is split (keys do
     not depend on the separator, and parts repeat far more than full names),
     computed directly where it is not split or where ``exact`` asks for it."""
-    joined = (fam + giv).astype("string")
-    direct = joined.isna() | exact
+    joined = fam + giv
+    direct = (joined.isna() | exact).to_numpy()
     if direct.any():
-        joined[direct] = key(full[direct])
+        both = pa.chunked_array([_arrow(joined), _arrow(key(full[direct]).reindex(full.index))])
+        joined = pd.Series(pd.arrays.ArrowStringArray(pc.if_else(pa.array(direct), both.chunk(1), both.chunk(0))),
+                           index=full.index, name=full.name)
     return joined
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    """A key Series as one Arrow large_string array."""
+    arr = to_arrow_strings(s)
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
 def _name_parts(raw: pd.Series) -> pd.DataFrame:
@@ -126,7 +137,7 @@ def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
     out = out.join(name_parts).join(kana_parts)
     out["birth"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     out["sex"] = pd.Series(pd.NA, index=df.index, dtype="Int8")
-    out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
     out["corporate"] = is_corporate(holder)
     out["account"] = _account_key(df)
     return add_phonetic(out)
@@ -135,7 +146,7 @@ def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
 def _account_key(df: pd.DataFrame) -> pd.Series:
     """bank|branch|type-less account number, digits only; NA when the number is missing."""
     def digits(col: str) -> pd.Series:
-        s = df[col].astype("string").str.normalize("NFKC").str.replace(r"\D", "", regex=True)
+        s = df[col].astype("string[pyarrow]").str.normalize("NFKC").str.replace(r"[^0-9]", "", regex=True)
         return s.where(s.str.len() > 0)
 
     acct = digits("account_number")
@@ -153,5 +164,5 @@ def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
     out["sex_reason"] = sex_reason(df["sex"])  # a code outside the list makes the record unreadable
     out["addr_key"] = address.address_key(df["address"])
     out["corporate"] = False
-    out["account"] = pd.Series(pd.NA, index=df.index, dtype="string")
+    out["account"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
     return add_phonetic(out)
