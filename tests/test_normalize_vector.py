@@ -117,3 +117,20 @@ def test_birth_date_bulk_path_equals_the_full_parser(values, style, days):
     for value, ns, reason in zip(values, got.to_numpy().view("int64"), why):
         expected = (dates._NAT, None) if value is None else dates._safe_parse(value)
         assert (int(ns), reason) == expected, value
+
+
+_ADDRESS_PIECES = st.sampled_from(["東京都", "千代田区", "霞", "が", "ケ", "ヶ", "関", "大字", "字", "上野", "三鷹市", "八王子",
+                                   "一", "二", "十", "三", "丁目", "番地", "番", "号", "の", "ノ", "-", "－", "‐", "ー",
+                                   "1", "2", "23", "１", "２", "〒", "100-0013", " ", "　", "号室", "棟", "マンション",
+                                   "A", "101", "四谷", "々"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_ADDRESS_PIECES, max_size=10).map("".join)), min_size=1, max_size=20))
+def test_address_key_bulk_path_equals_per_string(values):
+    import pandas as pd
+
+    from linkage.normalize import address
+
+    out = address.address_key(pd.Series(values, dtype="string[pyarrow]")).tolist()
+    assert [None if v is pd.NA else v for v in out] == [None if v is None else address._key(v) for v in values]

@@ -24,9 +24,12 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._unique import on_unique
+from ._unique import as_series, on_unique, to_arrow_strings
 from .dates import kanji_int
 
 __all__ = ["address_key"]
@@ -137,4 +140,51 @@ def address_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     ``東京都千代田区霞が関1丁目2番3号`` and ``〒100-0013 東京都千代田区霞ヶ関一丁目2-3``
     both give ``東京都千代田区霞ケ関1-2-3``.  Computed once per distinct value.
     """
-    return on_unique(_key, values, dtype="string")
+    s = as_series(values)
+    arr = to_arrow_strings(s)
+    if arr is None:
+        return on_unique(_key, s, dtype="string")
+    encoded = pc.dictionary_encode(arr)
+    keys = _bulk_keys(encoded.dictionary)
+    return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices)), index=s.index, name=s.name)
+
+
+# The bulk path: addresses made of kanji, kana, digits and hyphens (full-width
+# ones too), whose NFKC changes nothing but digit and hyphen width, and where no
+# step other than the separator rules applies (no 〒, 字, ケ/が, kanji numeral
+# next to a marker, ー after a digit, leading digit).  Everything else: ``_key``.
+_BULK_CHARS = "^[\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{30fc}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}0-9\\-\\x{ff10}-\\x{ff19}\\x{ff0d}]+$"
+_BULK_NUMERALS = "[〇一二三四五六七八九十百千]"
+_BULK_EXCLUDE = (f"[ケヶヵが字〒]|^[0-9]|[0-9]ー|{_BULK_NUMERALS}[丁番号のノ]|[目番地号のノ]{_BULK_NUMERALS}")
+# A separator run between digits that is not already a single hyphen (so each
+# pass makes progress: a digit taken as the right end of one match cannot be the
+# left end of the next, and the following pass picks that one up).
+_BULK_TOKEN = "(?:丁目|番地|番|号|の|ノ|-)"
+_BULK_SEPARATOR = f"([0-9])({_BULK_TOKEN}*(?:丁目|番地|番|号|の|ノ){_BULK_TOKEN}*|-{{2,}})([0-9])"
+_BULK_TRAILING = "([0-9])(?:番地|番|号)+$"
+_BULK_BEFORE_BUILDING = "([0-9])(?:番地|号)([^0-9\\-のノー丁番号室棟館線地])"
+
+
+def _bulk_keys(distinct: pa.Array) -> pa.Array:
+    """``_key`` of every distinct value: the plain ones with Arrow regex
+    replacements on whole arrays (RE2 has no look-behind, so the separator rule
+    runs until nothing changes), the rest one by one."""
+    plain = pc.match_substring_regex(distinct, _BULK_CHARS)
+    text = pc.utf8_normalize(pc.if_else(plain, distinct, ""), "NFKC")
+    plain = pc.and_(plain, pc.invert(pc.match_substring_regex(text, _BULK_EXCLUDE)))
+    for _ in range(8):
+        joined = pc.replace_substring_regex(text, _BULK_SEPARATOR, "\\1-\\3")
+        if joined.equals(text):
+            break
+        text = joined
+    text = pc.replace_substring_regex(text, _BULK_TRAILING, "\\1")
+    text = pc.replace_substring_regex(text, _BULK_BEFORE_BUILDING, "\\1\\2")
+    text = pc.if_else(pc.equal(text, ""), None, text)
+    plain = plain.to_numpy(zero_copy_only=False)
+    slow = np.flatnonzero(~plain)
+    if len(slow):
+        mask = np.zeros(len(distinct), dtype=bool)
+        mask[slow] = True
+        keys = [_key(v) for v in distinct.take(pa.array(slow)).to_pylist()]
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array(keys, type=text.type))
+    return text
