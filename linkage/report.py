@@ -6,6 +6,7 @@ Findings files hold no timestamps, so the same input gives the same bytes.
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import glob
 import json
@@ -32,9 +33,20 @@ XLSX_ALL_CAP = 100_000
 
 def neutralise(values: pd.Series) -> pd.Series:
     """Prefix cells that a spreadsheet would run as a formula with a quote."""
-    s = values.astype("string")
+    s = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string[pyarrow]")
     risky = s.str.startswith(FORMULA_START).fillna(False)
-    return s.where(~risky, "'" + s)
+    return s.where(~risky, "'" + s) if risky.any() else s
+
+
+def write_csv(findings: pd.DataFrame, path: Path) -> None:
+    """findings.csv: UTF-8 with a BOM (so Excel opens it), text quoted, written by Arrow's CSV writer."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(findings, preserve_index=False)
+    with open(path, "wb") as fh:
+        fh.write(codecs.BOM_UTF8)
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
 def sort_by_severity(findings: pd.DataFrame) -> pd.DataFrame:
@@ -228,7 +240,7 @@ def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
     safe = f.copy()
     for col in ("record_id", "evidence", "my_number", "suggested_my_number"):
         safe[col] = neutralise(safe[col])
-    safe.to_csv(paths["csv"], index=False, encoding="utf-8-sig", lineterminator="\n")
+    write_csv(safe, paths["csv"])
     from .report_html import render_html
     from .report_xlsx import write_xlsx
 
