@@ -28,6 +28,13 @@ def test_name_key_vector_path_equals_per_string(values):
     assert list(names._key_map().apply(values)) == [names._key(v) or None for v in values]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("斉斎萩荻籐藤杮柿已己佑祐髙高 ﾀﾞSMITH")), max_size=8) | TEXT,
+                min_size=1, max_size=30))
+def test_name_near_key_vector_path_equals_per_string(values):
+    assert list(names._near_map().apply(values)) == [names._near_key(v) or None for v in values]
+
+
 
 def test_long_values_are_keyed_whole():
     long = "ヤマダ" * 1000

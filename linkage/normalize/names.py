@@ -192,9 +192,14 @@ def _key_map() -> CharMap:
     return CharMap(_key, _NAME_RANGES, compose=True)
 
 
+@cache
+def _near_map() -> CharMap:
+    return CharMap(_near_key, _NAME_RANGES, compose=True)
+
+
 def name_near_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     """``name_key`` that also folds confusable distinct characters (斉→斎, ``NEAR_PAIRS``)."""
-    return on_unique(_near_key, values)
+    return on_unique_arrow(_near_map().apply_arrow, values, _near_map().apply)
 
 
 _WS = re.compile(r"\s+")
