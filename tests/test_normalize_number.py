@@ -77,3 +77,20 @@ def test_never_raises(value):
     valid, reason = my_number(s)[0], my_number_reason(s)[0]
     assert pd.isna(valid) or (len(valid) == 12 and valid.isdigit())
     assert pd.isna(valid) != pd.isna(reason) or pd.isna(value)
+
+
+def test_analyse_many_checks_each_distinct_number_once_and_splits_back(monkeypatch):
+    from linkage.normalize import number as number_module
+
+    calls = []
+    real = number_module.stdnum_in.calc_check_digit
+    monkeypatch.setattr(number_module.stdnum_in, "calc_check_digit", lambda body: calls.append(body) or real(body))
+    register = pd.Series(["621498320257", "123456789018", None], dtype="string[pyarrow]", index=[10, 11, 12])
+    records = pd.Series(["621498320257", "621498320257", "6214 9832 0257", "621498320258"], dtype="string[pyarrow]")
+    (n1, r1), (n2, r2) = number_module.analyse_many(register, records)
+    # Five plain values, three distinct numbers; the spaced one goes through stdnum's validate.
+    assert sorted(calls) == ["12345678901", "62149832025", "62149832025", "62149832025"]
+    assert list(n1.index) == [10, 11, 12] and list(n2.index) == [0, 1, 2, 3]
+    for col, (n, r) in ((register, (n1, r1)), (records, (n2, r2))):
+        alone_n, alone_r = number_module.analyse(col)
+        assert n.equals(alone_n) and r.equals(alone_r)

@@ -34,6 +34,11 @@ _CORPORATE = re.compile(
 )
 
 
+#: (number, reason) of a table's ``my_number`` column, when computed for all
+#: tables at once (``number.analyse_many``: a number is checked once).
+Numbers = tuple[pd.Series, pd.Series]
+
+
 def _joined(full: pd.Series, fam: pd.Series, giv: pd.Series, key, exact: pd.Series) -> pd.Series:
     """Full-name key: family key + given key where the name is split (keys do
     not depend on the separator, and parts repeat far more than full names),
@@ -102,10 +107,10 @@ def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prepare_residents(df: pd.DataFrame) -> pd.DataFrame:
+def prepare_residents(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for the card-holder register (input columns kept)."""
     out = df.copy()
-    out["number"], out["number_reason"] = number.analyse(df["my_number"])
+    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
     out = out.join(_name_parts(df["name"]))
     out = out.join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
@@ -126,10 +131,10 @@ def is_corporate(holder: pd.Series) -> pd.Series:
     return on_unique(_corp, holder, dtype=None).astype("boolean").fillna(False).astype(bool)
 
 
-def prepare_bank(df: pd.DataFrame) -> pd.DataFrame:
+def prepare_bank(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for bank registrations: the holder name is the only identity."""
     out = df.copy()
-    out["number"], out["number_reason"] = number.analyse(df["my_number"])
+    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
     holder = df["holder_kana"]
     alpha = names.is_alphabet(holder).fillna(False).astype(bool)
     kana_parts = _kana_parts(holder.where(~alpha))
@@ -154,10 +159,10 @@ def _account_key(df: pd.DataFrame) -> pd.Series:
     return key.where(acct.notna())
 
 
-def prepare_insurance(df: pd.DataFrame) -> pd.DataFrame:
+def prepare_insurance(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for insurance records: the insurer's view of the person."""
     out = df.copy()
-    out["number"], out["number_reason"] = number.analyse(df["my_number"])
+    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
     out = out.join(_name_parts(df["name"])).join(_kana_parts(df["name_kana"]))
     out["birth"] = dates.birth_date(df["birth_date"])
     out["sex"] = sex_codes(df["sex"])
