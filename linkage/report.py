@@ -33,7 +33,13 @@ XLSX_ALL_CAP = 100_000
 
 def neutralise(values: pd.Series) -> pd.Series:
     """Prefix cells that a spreadsheet would run as a formula with a quote."""
-    s = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string[pyarrow]")
+    if isinstance(values.dtype, pd.StringDtype):
+        s = values
+    else:
+        try:
+            s = values.astype("string[pyarrow]")
+        except UnicodeEncodeError:  # a lone surrogate has no Arrow form
+            s = values.astype("string")
     risky = s.str.startswith(FORMULA_START).fillna(False)
     return s.where(~risky, "'" + s) if risky.any() else s
 
