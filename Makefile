@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SAMPLES := data/samples
 
-.PHONY: install demo test bench samples clean
+.PHONY: install demo test bench bench-dask samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP)
 ## Benchmarks (not tests): throughput figures printed as a table.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## The dask engine on a 10,000,000-resident world of Parquet parts: 2 workers, 5 GiB each
+## (RESIDENTS=1000000 for a smaller run).
+RESIDENTS ?= 10000000
+bench-dask: $(STAMP)
+	$(BIN)/python bench/dask_run.py --residents $(RESIDENTS)
 
 ## Regenerate the committed sample world (fixed seed: output is identical).
 samples: $(STAMP)

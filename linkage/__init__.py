@@ -36,15 +36,24 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
 Table = pd.DataFrame | str | os.PathLike[str]
 
 
-def _describe(source: Table | None, frame: pd.DataFrame | None) -> dict[str, Any] | None:
-    if source is None or frame is None:
+def _describe(source: Table | None, rows: int | None) -> dict[str, Any] | None:
+    if source is None or rows is None:
         return None
     from .read import file_digest
 
-    info: dict[str, Any] = {"rows": int(len(frame))}
+    info: dict[str, Any] = {"rows": int(rows)}
     if not isinstance(source, pd.DataFrame):
         info["file"] = Path(source).name
-        info["sha256"] = file_digest(source)
+        if Path(source).exists():
+            info["sha256"] = file_digest(source)
+        else:  # a glob pattern (dask engine): every matching file, in order
+            import glob
+            import hashlib
+
+            combined = hashlib.sha256()
+            for f in sorted(glob.glob(os.fspath(source))):
+                combined.update(f"{Path(f).name}\0{file_digest(f)}\n".encode())
+            info["sha256"] = combined.hexdigest()
     return info
 
 
@@ -57,6 +66,8 @@ def audit(
     lang: str = "en",
     redact_names: bool = False,
     progress: Callable[[str], None] | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> AuditResult:
     """Audit bank and insurance links against the card-holder register.
 
@@ -65,29 +76,50 @@ def audit(
     to their last four digits unless ``unmask``.  ``lang`` ("en" or "ja")
     sets the language of the evidence.  Raises :class:`InputError` for an
     unusable input, naming the file, row and column.
-    """
-    from .read import read_table
 
+    ``engine="dask"`` runs the same stages on a dask cluster, partition by
+    partition, for registers larger than one machine's memory; the findings
+    are identical.  Paths may then also be directories or glob patterns of
+    Parquet parts.  ``scheduler`` is the address of a running cluster
+    (``tcp://host:8786``); without it a local cluster of two worker processes
+    is started for the audit.  ``result.explain`` is not available then.
+    """
     if bank is None and insurance is None:
         raise ValueError("give bank and/or insurance records to audit")
     if lang not in ("en", "ja"):
         raise ValueError(f"lang must be 'en' or 'ja', not {lang!r}")
-    started = time.perf_counter()
-    res_df = read_table(residents, "residents")
-    bank_df = read_table(bank, "bank") if bank is not None else None
-    ins_df = read_table(insurance, "insurance") if insurance is not None else None
-    read_time = time.perf_counter() - started
+    if engine not in ("pandas", "dask"):
+        raise ValueError(f"engine must be 'pandas' or 'dask', not {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise ValueError("a scheduler address needs engine='dask'")
     opts = Options(unmask=unmask, lang=lang, redact_names=redact_names)
-    findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)
-    ctx.timings = {"read": read_time, **ctx.timings}
-    rows_in = sum(len(d) for d in (bank_df, ins_df) if d is not None)
+    if engine == "dask":
+        from . import dask_engine
+
+        findings, ctx, rows = dask_engine.run(residents, bank, insurance, opts, scheduler=scheduler,
+                                              progress=progress)
+    else:
+        from .read import read_table
+
+        started = time.perf_counter()
+        res_df = read_table(residents, "residents")
+        bank_df = read_table(bank, "bank") if bank is not None else None
+        ins_df = read_table(insurance, "insurance") if insurance is not None else None
+        read_time = time.perf_counter() - started
+        findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)
+        ctx.timings = {"read": read_time, **ctx.timings}
+        rows = {k: len(d) for k, d in (("residents", res_df), ("bank", bank_df), ("insurance", ins_df))
+                if d is not None}
+    rows_in = rows.get("bank", 0) + rows.get("insurance", 0)
     meta = {
-        "inputs": {k: v for k, v in {"residents": _describe(residents, res_df), "bank": _describe(bank, bank_df),
-                                     "insurance": _describe(insurance, ins_df)}.items() if v is not None},
+        "inputs": {k: v for k, v in {"residents": _describe(residents, rows.get("residents")),
+                                     "bank": _describe(bank, rows.get("bank")),
+                                     "insurance": _describe(insurance, rows.get("insurance"))}.items()
+                   if v is not None},
         "rows_in": int(rows_in),
         "register": ctx.register,
         "versions": {"linkage": __version__, "python": platform.python_version(), "pandas": pd.__version__},
-        "parameters": {"unmask": unmask, "lang": lang, "redact_names": redact_names},
+        "parameters": {"unmask": unmask, "lang": lang, "redact_names": redact_names, "engine": engine},
         "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},
     }
     result = AuditResult(findings=findings, context=ctx, meta=meta)

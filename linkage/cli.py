@@ -39,6 +39,11 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
+class Engine(str, Enum):
+    pandas = "pandas"
+    dask = "dask"
+
+
 class LogLevel(str, Enum):
     error = "error"
     warning = "warning"
@@ -48,7 +53,8 @@ class LogLevel(str, Enum):
 
 #: Options ``--config`` may set (the audit command's parameters); paths are
 #: resolved against the config file's directory.
-CONFIG_KEYS = ("residents", "bank", "insurance", "out", "unmask", "fail_on", "lang", "redact_names", "log_level")
+CONFIG_KEYS = ("residents", "bank", "insurance", "out", "unmask", "fail_on", "lang", "redact_names", "log_level",
+               "engine", "scheduler")
 CONFIG_PATHS = ("residents", "bank", "insurance", "out")
 #: Stages of an audit, in order, for the progress bar.
 STAGES = ("read", "normalise", "validate", "readings", "join", "compare", "score", "search", "explain", "write")
@@ -123,6 +129,12 @@ class Progress:
             self.stream.flush()
 
 
+def _is_glob(path: Path) -> bool:
+    import glob
+
+    return glob.has_magic(str(path)) and bool(glob.glob(str(path)))
+
+
 def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optional[Path]:
     """``--config``: read options from a TOML file (top level or an ``[audit]``
     table) as defaults that the command line overrides."""
@@ -157,7 +169,8 @@ def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optio
 
 @app.command()
 def audit(
-    residents: Annotated[Path, typer.Option(help="Card-holder register (csv, parquet, xlsx).")],
+    residents: Annotated[Path, typer.Option(help="Card-holder register (csv, parquet, xlsx; with --engine dask also "
+                                                 "a directory or glob of Parquet parts).")],
     out: Annotated[Path, typer.Option(help="Directory for findings and reports.")],
     bank: Annotated[Optional[Path], typer.Option(help="Public-benefit bank account registrations.")] = None,
     insurance: Annotated[Optional[Path], typer.Option(help="Health-insurance records.")] = None,
@@ -167,6 +180,13 @@ def audit(
     redact_names: Annotated[bool, typer.Option(help="Mask names in evidence and reports.")] = False,
     log_level: Annotated[LogLevel, typer.Option(help="Log detail on stderr: counts, stages and timings at info; "
                                                       "never numbers or names.")] = LogLevel.warning,
+    engine: Annotated[Engine, typer.Option(
+        help="pandas: in this process. dask: the same audit on a dask cluster, partition by partition, for "
+             "registers beyond one machine's memory (same findings; a local cluster of 2 workers unless "
+             "--scheduler is given).")] = Engine.pandas,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Address of a running dask scheduler (tcp://host:8786) for --engine dask; the input paths must be "
+             "readable by its workers.")] = None,
     config: Annotated[Optional[Path], typer.Option(
         help="TOML file with any of these options (e.g. linkage.toml); the command line overrides it.",
         is_eager=True, callback=_load_config)] = None,
@@ -178,8 +198,10 @@ def audit(
     setup_logging(log_level.value)
     if bank is None and insurance is None:
         _fail("give --bank and/or --insurance")
+    if scheduler is not None and engine is not Engine.dask:
+        _fail("--scheduler needs --engine dask")
     for p in (residents, bank, insurance):
-        if p is not None and not p.exists():
+        if p is not None and not p.exists() and not (engine is Engine.dask and _is_glob(p)):
             _fail(f"{p}: no such file or directory")
     from linkage.report import check_output_dir
 
@@ -187,14 +209,16 @@ def audit(
         check_output_dir(out)
     except OSError as err:
         _fail(f"{err.filename or out}: {err.strerror or err}")
-    log.info("audit: residents %s, bank %s, insurance %s -> %s%s", residents.name, bank.name if bank else "-",
-             insurance.name if insurance else "-", out, f" (config {config.name})" if config else "")
+    log.info("audit: residents %s, bank %s, insurance %s -> %s%s, engine %s", residents.name,
+             bank.name if bank else "-", insurance.name if insurance else "-", out,
+             f" (config {config.name})" if config else "", engine.value)
     progress = Progress()
     progress("read")
     started = time.perf_counter()
     try:
         result = linkage.audit(residents, bank=bank, insurance=insurance, unmask=unmask, lang=lang.value,
-                               redact_names=redact_names, progress=progress)
+                               redact_names=redact_names, progress=progress, engine=engine.value,
+                               scheduler=scheduler)
         progress("write")
         write_start = time.perf_counter()
         result.write(out)
@@ -203,6 +227,10 @@ def audit(
         _fail(str(err))
     except OSError as err:
         _fail(f"{err.filename or out}: {err.strerror or err}")
+    except RuntimeError as err:  # the dask engine cannot reach or use its cluster: say so in one line
+        if type(err).__name__ != "ClusterError":
+            raise
+        _fail(str(err))
     finally:
         progress.close()
     counts = result.counts()

@@ -132,7 +132,7 @@ def typo_numbers(numbers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def unknown_numbers(ctx: Ctx, k: int, rng: np.random.Generator) -> np.ndarray:
     """``k`` valid My Numbers that nobody in the register has."""
-    return number_text(new_numbers(k, rng, exclude=ctx.col("number")))
+    return number_text(new_numbers(k, rng, exclude=ctx.col("number"), number_range=ctx.number_range))
 
 
 def build_bank(ctx: Ctx, rates: dict[str, float], rng: np.random.Generator, guarantee: bool

@@ -41,6 +41,7 @@ class Ctx:
     spouse_of: np.ndarray    # household → spouse or -1
     adult_child_of: np.ndarray  # household → adult child (elder_with_child) or -1
     reg_kana_empty: np.ndarray | None = None  # set when the register is rendered
+    number_range: tuple[int, int] = (1, 10**11)  # bodies of this world's My Numbers (see generate_world's part)
 
     @property
     def n(self) -> int:

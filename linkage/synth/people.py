@@ -40,11 +40,17 @@ def check_digits(body: np.ndarray) -> np.ndarray:
     return np.where(r <= 1, 0, 11 - r)
 
 
-def new_numbers(n: int, rng: np.random.Generator, exclude: np.ndarray | None = None) -> np.ndarray:
-    """``n`` distinct valid 12-digit My Numbers as int64 (never all zeros), none in ``exclude``."""
+#: The 11-digit bodies My Numbers are drawn from: [low, high).
+NUMBER_RANGE = (1, 10**11)
+
+
+def new_numbers(n: int, rng: np.random.Generator, exclude: np.ndarray | None = None,
+                number_range: tuple[int, int] = NUMBER_RANGE) -> np.ndarray:
+    """``n`` distinct valid 12-digit My Numbers as int64 (never all zeros), none in
+    ``exclude``, with bodies in ``number_range``."""
     out = np.empty(0, dtype=np.int64)
     while len(out) < n:
-        body = rng.integers(1, 10**11, size=n - len(out) + 8, dtype=np.int64)
+        body = rng.integers(number_range[0], number_range[1], size=n - len(out) + 8, dtype=np.int64)
         cand = np.concatenate([out, body * 10 + check_digits(body)])
         _, first = np.unique(cand, return_index=True)
         cand = cand[np.sort(first)]
@@ -117,7 +123,8 @@ def _foreign_family(rng, nat: np.ndarray, t: Tables) -> np.ndarray:
     return out
 
 
-def build_households(n: int, rng: np.random.Generator, t: Tables) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_households(n: int, rng: np.random.Generator, t: Tables,
+                     number_range: tuple[int, int] = NUMBER_RANGE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``n`` households and their members.
 
     Returns ``(households, people)``.  ``households``: type, foreign, nat,
@@ -237,7 +244,7 @@ def build_households(n: int, rng: np.random.Generator, t: Tables) -> tuple[pd.Da
     people["fam"] = fam
     people["maiden"] = maiden
     people["giv"] = _draw_given(rng, sex, p_nat, t, given_name_law(rng, t))
-    people["number"] = new_numbers(len(people), rng)
+    people["number"] = new_numbers(len(people), rng, number_range=number_range)
 
     has_chome = rng.random(n) < 0.65
     households = pd.DataFrame({

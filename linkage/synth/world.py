@@ -94,30 +94,49 @@ def _residents(ctx: Ctx, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def generate_world(households: int, seed: int, rates: dict[str, float] | None = None,
-                   rate_scale: float = 1.0) -> World:
+                   rate_scale: float = 1.0, part: tuple[int, int] | None = None) -> World:
     """Generate ``households`` households (≈2.3 residents each) and their bank and
     insurance records with injected errors; deterministic for a given ``seed``.
 
     ``rates`` overrides :data:`DEFAULT_RATES` (keys ``source.kind`` or bare
     ``kind``); ``rate_scale`` multiplies every rate.  With ``rate_scale >= 10``
     every kind is injected at least once where the world has a candidate.
+
+    ``part=(i, k)`` makes the world part ``i`` of ``k`` of a larger one, for
+    generating big worlds chunk by chunk (give each part its own seed): its
+    My Numbers come from the ``i``-th of ``k`` disjoint ranges, and household
+    and record ids carry the part (``H0003…``, ``B0003…``, ``I0003…``), so the
+    parts' tables can be written side by side as one world.
     """
     if households < 1:
         raise ValueError("households must be at least 1")
     eff = resolve_rates(rates, rate_scale)
     guarantee = rate_scale >= 10
+    number_range = (1, 10**11)
+    if part is not None:
+        i, k = part
+        if not 0 <= i < k:
+            raise ValueError(f"part must be (i, k) with 0 <= i < k, not {part!r}")
+        span = (10**11 - 1) // k
+        number_range = (1 + i * span, 1 + (i + 1) * span)
     rng = np.random.default_rng(seed)
     t = tables()
-    hh, people = build_households(households, rng, t)
+    hh, people = build_households(households, rng, t, number_range)
     covered = rng.random(len(people)) < COVERAGE
     k_same = draw_count(int(covered.sum()), eff["insurance.same_name_stranger"], rng, guarantee)
     pairs = plan_namesakes(people, covered, k_same, rng, t)
     ctx = build_context(hh, people, rng)
+    ctx.number_range = number_range
     residents = _residents(ctx, rng)
     bank, bank_truth = build_bank(ctx, eff, rng, guarantee)
     ins_rates = {k: v for k, v in eff.items() if k != "insurance.same_name_stranger"}
     insurance, ins_truth = build_insurance(ctx, covered, pairs, ins_rates, rng, guarantee)
     truth = pd.concat([bank_truth, ins_truth], ignore_index=True)[TRUTH_COLUMNS]
+    if part is not None:
+        tag = f"{part[0]:04d}"
+        residents["household_id"] = "H" + tag + residents["household_id"].str[1:]
+        for table in (bank, insurance, truth):
+            table["record_id"] = table["record_id"].str[:1] + tag + table["record_id"].str[1:]
     return World(residents=residents[RESIDENT_COLUMNS], bank=bank, insurance=insurance, truth=truth,
                  seed=seed, rates=eff)
 
