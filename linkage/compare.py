@@ -23,6 +23,7 @@ import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
+from .keycols import Keys, equal
 from .normalize import address as _address
 from .normalize._unique import on_unique
 from .normalize import dates as _dates
@@ -96,6 +97,14 @@ def _as_dates(values: Any) -> pd.Series:
     return _dates.birth_date(s)
 
 
+def _ymd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of a datetime64 array without NaT (integer arithmetic)."""
+    d = a.astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    y = m.astype("datetime64[Y]")
+    return (y.astype(np.int64) + 1970, (m - y).astype(np.int64) + 1, (d - m).astype(np.int64) + 1)
+
+
 def _date_matches(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """How two aligned datetime64 arrays agree, as boolean masks over the pairs
     where both are known (``known``): ``exact``, ``swapped`` (day and month
@@ -103,9 +112,8 @@ def _date_matches(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     (same month and day, years apart by the distance between two eras' first
     years: S60 typed as H60)."""
     known = ~np.isnat(a) & ~np.isnat(b)
-    da, db = pd.DatetimeIndex(a[known]), pd.DatetimeIndex(b[known])
-    ya, ma, dd_a = da.year.to_numpy(), da.month.to_numpy(), da.day.to_numpy()
-    yb, mb, dd_b = db.year.to_numpy(), db.month.to_numpy(), db.day.to_numpy()
+    ya, ma, dd_a = _ymd(a[known])
+    yb, mb, dd_b = _ymd(b[known])
     return {
         "known": known,
         "exact": (ya == yb) & (ma == mb) & (dd_a == dd_b),
@@ -204,20 +212,32 @@ def combine(*levels: np.ndarray) -> np.ndarray:
     ).astype(np.int8)
 
 
-def _split_by_other(full: np.ndarray, part: np.ndarray, other_fam: np.ndarray, other_giv: np.ndarray):
+def _split_by_other(full: Keys, fam: Keys, giv: Keys, other_fam: Keys, other_giv: Keys) -> tuple[Keys, Keys]:
     """Where a name is unsplit, split it where the other side's family name
     ends (山田太郎 vs 山田 太郎) or its given name begins (田中花子 vs 鈴木 花子,
-    a former name): returns (family, given) arrays."""
-    fam = part.copy()
-    giv = np.full(len(full), None, dtype=object)
-    todo = np.flatnonzero(pd.isna(part) & pd.notna(full) & (pd.notna(other_fam) | pd.notna(other_giv)))
-    for i in todo:
-        f, o, g = full[i], other_fam[i], other_giv[i]
+    a former name): returns the (family, given) keys, the given name filled
+    only where it was missing."""
+    todo = np.flatnonzero(fam.na & ~full.na & (~other_fam.na | ~other_giv.na))
+    if not len(todo):
+        return fam, giv
+    fv, ov, gv = full.values(todo), other_fam.values(todo), other_giv.values(todo)
+    new_fam = np.full(len(todo), None, dtype=object)
+    new_giv = np.full(len(todo), None, dtype=object)
+    # Mostly the name is the other side's two parts run together: split it there.
+    both = np.flatnonzero(~other_fam.na[todo] & ~other_giv.na[todo])
+    same = both[(ov[both] + gv[both]) == fv[both]]
+    new_fam[same], new_giv[same] = ov[same], gv[same]
+    rest = np.ones(len(todo), dtype=bool)
+    rest[same] = False
+    for k in np.flatnonzero(rest):
+        f, o, g = fv[k], ov[k], gv[k]
         if o is not None and f.startswith(o) and len(f) > len(o):
-            fam[i], giv[i] = o, f[len(o):]
+            new_fam[k], new_giv[k] = o, f[len(o):]
         elif g is not None and f.endswith(g) and len(f) > len(g):
-            fam[i], giv[i] = f[: len(f) - len(g)], g
-    return fam, giv
+            new_fam[k], new_giv[k] = f[: len(f) - len(g)], g
+    done = new_fam != None  # noqa: E711
+    fill = done & giv.na[todo]
+    return fam.replace(todo[done], new_fam[done]), giv.replace(todo[fill], new_giv[fill])
 
 
 def _near(keys: np.ndarray) -> np.ndarray:
@@ -235,23 +255,27 @@ def _loose(keys: np.ndarray) -> np.ndarray:
     return _obj(_kana.kana_key_loose(pd.Series(keys, dtype=object)))
 
 
-def _phonetic_side(side: dict[str, np.ndarray], part: str, need: np.ndarray) -> np.ndarray:
-    """Phonetic keys of one side's name part: the stored one for alphabet names,
-    romanised kana (or katakana written in the name column) where ``need``."""
-    out = side[f"{part}_ph"].copy()
+def _phonetic_side(frame: pd.DataFrame, side: dict[str, Keys], part: str, idx: np.ndarray, at: np.ndarray,
+                   need: np.ndarray) -> np.ndarray:
+    """Phonetic keys of one side's name part at pairs ``at``: the stored one for
+    alphabet names, romanised kana (or katakana written in the name column)
+    where ``need``."""
+    out = Keys.take(frame, f"{part}_ph", idx[at]).values()
     if need.any():
-        kana_first = np.where(pd.notna(side[f"{part}_kana"]), side[f"{part}_kana"], side[f"{part}_key"])
-        out[need] = _obj(_translit.phonetic(pd.Series(kana_first[need], dtype=object)))
+        sel = at[need]
+        kana, key = side[f"{part}_kana"].values(sel), side[f"{part}_key"].values(sel)
+        kana_first = np.where(pd.notna(kana), kana, key)
+        out[need] = _obj(_translit.phonetic(pd.Series(kana_first, dtype=object)))
     return out
 
 
 def _near_of(frame: pd.DataFrame, col: str, idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Near keys of name-part ``keys``: stored by the normalise stage where it
-    has them; computed where a part was split here or the name is in the
-    alphabet (Metaphone)."""
+    """Near keys of name-part ``keys`` (rows ``idx`` of ``frame``): stored by the
+    normalise stage where it has them; computed where a part was split here or
+    the name is in the alphabet (Metaphone)."""
     if col not in frame.columns:
         return _near(keys)
-    out = _take(frame, col, idx)
+    out = Keys.take(frame, col, idx).values()
     fix = (pd.isna(out) & pd.notna(keys)) | np.array([isinstance(k, str) and k.isascii() for k in keys], dtype=bool)
     if fix.any():
         out[fix] = _near(keys[fix])
@@ -259,110 +283,160 @@ def _near_of(frame: pd.DataFrame, col: str, idx: np.ndarray, keys: np.ndarray) -
 
 
 def _loose_of(frame: pd.DataFrame, col: str, idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Loose kana keys of name-part ``keys``: stored where available, computed
-    where a part was split here."""
+    """Loose kana keys of name-part ``keys`` (rows ``idx`` of ``frame``): stored
+    where available, computed where a part was split here."""
     if col not in frame.columns:
         return _loose(keys)
-    out = _take(frame, col, idx)
+    out = Keys.take(frame, col, idx).values()
     fix = pd.isna(out) & pd.notna(keys)
     if fix.any():
         out[fix] = _loose(keys[fix])
     return out
 
 
-def _take(frame: pd.DataFrame, col: str, idx: np.ndarray) -> np.ndarray:
-    return _obj(frame[col]).take(idx) if len(idx) else np.array([], dtype=object)
+#: Near keys of the keys at pairs ``at``: ``(at, keys) -> keys``.
+NearFunc = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _grade(a: Keys, b: Keys, close: float, near_a: NearFunc | None = None,
+           near_b: NearFunc | None = None) -> np.ndarray:
+    """:func:`grade_keys` on :class:`Keys`: strings are only looked at (and near
+    keys only made) for pairs whose keys differ."""
+    out = np.full(len(a), UNKNOWN, dtype=np.int8)
+    present = ~a.na & ~b.na
+    eq = equal(a, b)
+    out[present] = DISAGREE
+    out[eq] = AGREE
+    rest = np.flatnonzero(present & ~eq)
+    if len(rest):
+        av, bv = a.values(rest), b.values(rest)
+        near = cpdist(list(av), list(bv), scorer=JaroWinkler.normalized_similarity, workers=-1) >= close
+        far = np.flatnonzero(~near)  # near keys can only add to what Jaro-Winkler found
+        if near_a is not None and near_b is not None and len(far):
+            la, lb = near_a(rest[far], av[far]), near_b(rest[far], bv[far])
+            lp = pd.notna(la) & pd.notna(lb)
+            near[far[lp]] = la[lp] == lb[lp]
+        out[rest[near]] = CLOSE
+    return out
 
 
 def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: np.ndarray,
-                  lexicon=None) -> pd.DataFrame:
+                  lexicon=None, detail: bool = True) -> pd.DataFrame:
     """Compare ``left.iloc[li]`` with ``right.iloc[ri]`` field by field.
 
     ``left`` is typically records and ``right`` residents (whose missing kana
     can be checked against the reading ``lexicon``).  Returns int8 codes:
     ``fam``/``giv`` in :data:`PART_LEVELS`, ``birth`` in :data:`BIRTH_LEVELS`,
     ``sex`` and ``addr`` (agree/close/disagree/unknown), plus the views
-    behind them (``fam_kanji``, ``fam_kana``, ``fam_reading`` …).
+    behind them (``fam_kanji``, ``fam_kana``, ``fam_reading`` …) and the grade
+    of the full names (``name_full``).  With ``detail=False`` only the five
+    field grades (:data:`FEATURES`) come back, the same, and work that cannot
+    change them is skipped: transliteration where another view already
+    agrees or disagrees, the full names where both parts could be graded.
     """
     li = np.asarray(li, dtype=np.int64)
     ri = np.asarray(ri, dtype=np.int64)
-    cols = ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana", "fam_ph", "giv_ph")
-    L = {c: _take(left, c, li) for c in cols}
-    R = {c: _take(right, c, ri) for c in cols}
-    l_latin = left["latin"].to_numpy(dtype=bool)[li] if len(li) else np.zeros(0, dtype=bool)
-    r_latin = right["latin"].to_numpy(dtype=bool)[ri] if len(ri) else np.zeros(0, dtype=bool)
+    n = len(li)
+    cols = ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")
+    L = {c: Keys.take(left, c, li) for c in cols}
+    R = {c: Keys.take(right, c, ri) for c in cols}
+    l_latin = left["latin"].to_numpy(dtype=bool)[li] if n else np.zeros(0, dtype=bool)
+    r_latin = right["latin"].to_numpy(dtype=bool)[ri] if n else np.zeros(0, dtype=bool)
     mixed = l_latin != r_latin  # alphabet on one side only: kanji keys cannot meet
     out: dict[str, np.ndarray] = {}
 
     # Split an unsplit name where the other side's parts fit.
     for A, B in ((L, R), (R, L)):
-        fam, giv = _split_by_other(A["name_key"], A["fam_key"], B["fam_key"], B["giv_key"])
-        A["giv_key"] = np.where(pd.isna(A["giv_key"]), giv, A["giv_key"])
-        A["fam_key"] = fam
-        fam, giv = _split_by_other(A["kana_key"], A["fam_kana"], B["fam_kana"], B["giv_kana"])
-        A["giv_kana"] = np.where(pd.isna(A["giv_kana"]), giv, A["giv_kana"])
-        A["fam_kana"] = fam
+        A["fam_key"], A["giv_key"] = _split_by_other(A["name_key"], A["fam_key"], A["giv_key"], B["fam_key"],
+                                                     B["giv_key"])
+        A["fam_kana"], A["giv_kana"] = _split_by_other(A["kana_key"], A["fam_kana"], A["giv_kana"], B["fam_kana"],
+                                                       B["giv_kana"])
 
+    m = np.flatnonzero(mixed)
     for part in ("fam", "giv"):
         lk, rk = L[f"{part}_key"], R[f"{part}_key"]
         lq, rq = L[f"{part}_kana"], R[f"{part}_kana"]
-        kanji = grade_keys(lk, rk, _near_of(left, f"{part}_near", li, lk), _near_of(right, f"{part}_near", ri, rk),
-                           THRESHOLDS["name"])
+        kanji = _grade(lk, rk, THRESHOLDS["name"],
+                       lambda at, keys: _near_of(left, f"{part}_near", li[at], keys),
+                       lambda at, keys: _near_of(right, f"{part}_near", ri[at], keys))
         kanji[mixed] = UNKNOWN
-        kana_ = grade_keys(lq, rq, _loose_of(left, f"{part}_loose", li, lq), _loose_of(right, f"{part}_loose", ri, rq),
-                           THRESHOLDS["kana"])
-        # Alphabet against katakana: a transliteration can confirm, never refute.
-        translit = np.full(len(li), UNKNOWN, dtype=np.int8)
-        if mixed.any():
-            lp = _phonetic_side(L, part, mixed & ~l_latin)
-            rp = _phonetic_side(R, part, mixed & ~r_latin)
-            ok = mixed & pd.notna(lp) & pd.notna(rp)
-            if ok.any():
-                sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=-1)
-                translit[ok] = np.where(sim >= THRESHOLDS["translit"], CLOSE, UNKNOWN)
-        reading = np.full(len(li), UNKNOWN, dtype=np.int8)
+        kana_ = _grade(lq, rq, THRESHOLDS["kana"],
+                       lambda at, keys: _loose_of(left, f"{part}_loose", li[at], keys),
+                       lambda at, keys: _loose_of(right, f"{part}_loose", ri[at], keys))
+        reading = np.full(n, UNKNOWN, dtype=np.int8)
         if lexicon is not None:
             # The right side has kanji but no kana: is the left kana a reading of it?
-            ask = pd.isna(rq) & pd.notna(lq) & pd.notna(rk)
-            if ask.any():
-                graded = lexicon.lookup(part, rk[ask], lq[ask])
+            ask = np.flatnonzero(rq.na & ~lq.na & ~rk.na)
+            if len(ask):
+                graded = lexicon.lookup(part, rk.values(ask), lq.values(ask))
                 reading[ask] = np.where(graded == 3, UNKNOWN, graded)
+        # Alphabet against katakana: a transliteration can confirm, never refute.
+        translit = np.full(n, UNKNOWN, dtype=np.int8)
+        at = m if detail else m[_undecided(kanji[m], kana_[m], reading[m])]
+        if len(at):
+            lp = _phonetic_side(left, L, part, li, at, ~l_latin[at])
+            rp = _phonetic_side(right, R, part, ri, at, ~r_latin[at])
+            ok = pd.notna(lp) & pd.notna(rp)
+            if ok.any():
+                sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=-1)
+                translit[at[ok]] = np.where(sim >= THRESHOLDS["translit"], CLOSE, UNKNOWN)
         out[f"{part}_kanji"], out[f"{part}_kana"], out[f"{part}_reading"] = kanji, kana_, reading
         out[f"{part}_translit"] = translit
         out[part] = combine(kanji, kana_, reading, translit)
 
     # Neither part comparable (e.g. both unsplit and different): grade the full names.
-    full_kanji = grade_keys(L["name_key"], R["name_key"], _near(L["name_key"]), _near(R["name_key"]),
-                            THRESHOLDS["name"])
-    full_kanji[mixed] = UNKNOWN
-    full_kana = grade_keys(L["kana_key"], R["kana_key"], _loose(L["kana_key"]), _loose(R["kana_key"]),
-                           THRESHOLDS["kana"])
-    full = combine(full_kanji, full_kana)
+    near = lambda at, keys: _near(keys)  # noqa: E731
+    loose = lambda at, keys: _loose(keys)  # noqa: E731
+    at = np.arange(n) if detail else np.flatnonzero((out["fam"] == UNKNOWN) | (out["giv"] == UNKNOWN))
+    names, kana = (L["name_key"], R["name_key"]), (L["kana_key"], R["kana_key"])
+    if not detail:
+        names, kana = tuple(k.subset(at) for k in names), tuple(k.subset(at) for k in kana)
+    full_kanji = _grade(*names, THRESHOLDS["name"], near, near)
+    full_kanji[mixed[at]] = UNKNOWN
+    full_kana = _grade(*kana, THRESHOLDS["kana"], loose, loose)
+    full = np.full(n, UNKNOWN, dtype=np.int8)
+    full[at] = combine(full_kanji, full_kana)
     for part in ("fam", "giv"):
         out[part] = np.where(out[part] == UNKNOWN, full, out[part]).astype(np.int8)
-    out["name_full"] = full
+    if detail:
+        out["name_full"] = full
 
     # Birth date.
-    lb = left["birth"].to_numpy(dtype="datetime64[ns]").take(li) if len(li) else np.array([], "datetime64[ns]")
-    rb = right["birth"].to_numpy(dtype="datetime64[ns]").take(ri) if len(ri) else np.array([], "datetime64[ns]")
+    lb = left["birth"].to_numpy(dtype="datetime64[ns]").take(li) if n else np.array([], "datetime64[ns]")
+    rb = right["birth"].to_numpy(dtype="datetime64[ns]").take(ri) if n else np.array([], "datetime64[ns]")
     out["birth"] = _grade_birth(lb, rb)
 
     # Sex.
-    ls = left["sex"].to_numpy(dtype="float64", na_value=np.nan).take(li) if len(li) else np.array([])
-    rs = right["sex"].to_numpy(dtype="float64", na_value=np.nan).take(ri) if len(ri) else np.array([])
+    ls = left["sex"].to_numpy(dtype="float64", na_value=np.nan).take(li) if n else np.array([])
+    rs = right["sex"].to_numpy(dtype="float64", na_value=np.nan).take(ri) if n else np.array([])
     known = ~np.isnan(ls) & ~np.isnan(rs)
     out["sex"] = np.where(known, np.where(ls == rs, AGREE, DISAGREE), UNKNOWN).astype(np.int8)
 
-    # Address.
-    la, ra = _take(left, "addr_key", li), _take(right, "addr_key", ri)
-    out["addr"] = grade_keys(la, ra, None, None, THRESHOLDS["address"])
-    return pd.DataFrame(out)
+    # Address (bank records have none: only pairs whose left side has one are looked at).
+    out["addr"] = np.full(n, UNKNOWN, dtype=np.int8)
+    at = np.flatnonzero(left["addr_key"].notna().to_numpy(dtype=bool)[li]) if n else np.zeros(0, dtype=np.int64)
+    if len(at):
+        out["addr"][at] = _grade(Keys.take(left, "addr_key", li[at]), Keys.take(right, "addr_key", ri[at]),
+                                 THRESHOLDS["address"])
+    return pd.DataFrame(out if detail else {f: out[f] for f in FEATURES})
+
+
+def _undecided(*views: np.ndarray) -> np.ndarray:
+    """Where no view agrees or disagrees: only there can a transliteration
+    (close or unknown) change what :func:`combine` makes of the views."""
+    return ~np.logical_or.reduce([(v == AGREE) | (v == DISAGREE) for v in views])
 
 
 def _grade_birth(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """exact / near (swapped, one digit, same year-month, wrong era) / different / unknown."""
-    m = _date_matches(a, b)
     out = np.full(len(a), UNKNOWN, dtype=np.int8)
-    near = m["swapped"] | m["one_digit"] | m["year_month"] | m["wrong_era"]
-    out[m["known"]] = np.select([m["exact"], near], [AGREE, CLOSE], DISAGREE)
+    known = ~np.isnat(a) & ~np.isnat(b)
+    exact = known & (a.astype("datetime64[D]") == b.astype("datetime64[D]"))
+    out[known] = DISAGREE
+    out[exact] = AGREE
+    rest = np.flatnonzero(known & ~exact)  # the near levels only for dates that differ
+    if len(rest):
+        m = _date_matches(a[rest], b[rest])
+        near = m["swapped"] | m["one_digit"] | m["year_month"] | m["wrong_era"]
+        out[rest[near]] = CLOSE
     return out

@@ -6,11 +6,16 @@ go to the audit team) unless ``redact`` is set.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .compare import AGREE, CLOSE, DISAGREE
+from .keycols import arrow_strings, factorize_first
+from .normalize import number as _number
 from .normalize.number import REASONS as number_reasons
 
 ROLE_WORDS = {
@@ -117,39 +122,109 @@ def problem_words(code: str, lang: str = "en") -> str:
     return f"{text} (row {row})" if lang == "en" else f"{text}（{row}行目）"
 
 
+@cache
+def _masked_table() -> np.ndarray:
+    """``********0000`` … ``********9999``: a masked number by its last four digits."""
+    return np.array([f"********{i:04d}" for i in range(10_000)], dtype=object)
+
+
+def masked_numbers(raw: pd.Series, number: pd.Series | None) -> np.ndarray:
+    """``normalize.number.mask`` of ``raw`` (object array, None where missing),
+    read off the normalised ``number`` (12 digits or NA, aligned with ``raw``)
+    where there is one: its last four digits are the raw value's.  Only values
+    that are not valid numbers take the per-value path."""
+    if number is None:
+        return _number.mask(raw).to_numpy(dtype=object, na_value=None)
+    twelve, last4, empty = _last_digits(number)
+    out = np.full(len(number), None, dtype=object)
+    out[twelve] = _masked_table()[last4[twelve]]
+    odd = np.flatnonzero(~twelve & ~empty)  # not from the normaliser: mask as text
+    if len(odd):
+        out[odd] = np.array(["********" + v[-4:] for v in number.iloc[odd].astype(str)], dtype=object)
+    other = np.flatnonzero(empty & raw.notna().to_numpy())
+    if len(other):
+        out[other] = _number.mask(raw.iloc[other]).to_numpy(dtype=object, na_value=None)
+    return out
+
+
+def _last_digits(number: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where ``number`` is 12 ASCII digits, its last four as an integer, and
+    where it is missing or empty."""
+    data = arrow_strings(number)
+    if data is not None:
+        size = pc.binary_length(data)
+        twelve = pc.and_(pc.equal(size, 12), pc.ascii_is_decimal(data)).fill_null(False)
+        last4 = pc.cast(pc.utf8_slice_codeunits(pc.if_else(twelve, data, "0000"), -4), pa.int64())
+        empty = pc.equal(size, 0).fill_null(True)
+        return tuple(a.to_numpy(zero_copy_only=False) for a in (twelve, last4, empty))  # type: ignore[return-value]
+    text = number.to_numpy(dtype=object, na_value="").astype("U13")
+    code = text.view(np.uint32).reshape(len(text), 13)  # code points, 0 past the end
+    digits = code[:, 8:12].astype(np.int64) - ord("0")
+    twelve = (code[:, 11] != 0) & (code[:, 12] == 0) & ((digits >= 0) & (digits <= 9)).all(axis=1)
+    return twelve, np.where(twelve, digits @ np.array([1000, 100, 10, 1]), 0), code[:, 0] == 0
+
+
 class Writer:
     """Builds evidence sentences from the audit context, one record at a time."""
 
     def __init__(self, records: pd.DataFrame, residents: pd.DataFrame, mask: Callable[[str], str],
-                 lang: str = "en", redact: bool = False):
+                 lang: str = "en", redact: bool = False, record_rows: np.ndarray | None = None,
+                 resident_rows: np.ndarray | None = None):
+        """``record_rows``/``resident_rows``: the only rows that sentences will
+        name (all when None); names are looked up for those rows only."""
         if lang not in ("en", "ja"):
             raise ValueError(f"unknown language {lang!r}: use 'en' or 'ja'")
         self.rec, self.res, self.mask, self.lang, self.redact = records, residents, mask, lang, redact
         self.rec_source = records["source"].to_numpy(dtype=object)
-        self.rec_identity = self._identity(records, record=True)
-        self.res_identity = self._identity(residents, record=False)
+        self.rec_identity = self._identity(records, record_rows, record=True)
+        self.res_identity = self._identity(residents, resident_rows, record=False)
         self.res_birth = residents["birth"].to_numpy()
-        self.res_rel = residents["relationship"].to_numpy(dtype=object, na_value=None)
-        self.res_sex = residents["sex"].to_numpy(dtype=object, na_value=None)
-        self.res_number = residents["number"].to_numpy(dtype=object, na_value=None)
-        self.res_household = residents["household"].to_numpy(dtype=object, na_value=None)
+        self.res_year = self._years(self.res_birth, resident_rows)
+        self.res_rel = self._values(residents["relationship"], resident_rows)
+        self.res_sex = self._values(residents["sex"], resident_rows)
+        self.res_number = self._values(residents["number"], resident_rows)
+        self.res_household = self._values(residents["household"], resident_rows)
 
-    def _identity(self, df: pd.DataFrame, record: bool) -> np.ndarray:
+    @staticmethod
+    def _values(column: pd.Series, rows: np.ndarray | None) -> np.ndarray:
+        """``column`` as an object array (None where missing), filled at ``rows`` only (all when None)."""
+        if rows is None:
+            return column.to_numpy(dtype=object, na_value=None)
+        out = np.full(len(column), None, dtype=object)
+        rows = np.asarray(rows, dtype=np.int64)
+        out[rows] = column.take(rows).to_numpy(dtype=object, na_value=None)
+        return out
+
+    @staticmethod
+    def _years(birth: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """Birth year of each row as text ("" where unknown, or where not in ``rows``)."""
+        out = np.full(len(birth), "", dtype=object)
+        rows = np.arange(len(birth)) if rows is None else np.asarray(rows, dtype=np.int64)
+        b = birth.take(rows).astype("datetime64[ns]")
+        known = ~np.isnat(b)
+        out[rows[known]] = (b[known].astype("datetime64[Y]").astype(np.int64) + 1970).astype(str).astype(object)
+        return out
+
+    def _identity(self, df: pd.DataFrame, rows: np.ndarray | None, record: bool) -> np.ndarray:
+        """The name shown for each row ("" where none, or where not in ``rows``)."""
         cols = ["holder_kana", "name", "name_kana"] if record else ["name", "name_kana"]
         out = np.full(len(df), "", dtype=object)
+        rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=np.int64)
+        shown = np.full(len(rows), "", dtype=object)
         for col in reversed(cols):
             if col in df.columns:
-                v = df[col].astype("string").str.strip()
-                out = np.where(v.notna() & (v != ""), v.fillna("").to_numpy(dtype=object), out)
+                v = df[col].take(rows).astype("string").str.strip()
+                shown = np.where(v.notna() & (v != ""), v.fillna("").to_numpy(dtype=object), shown)
         if self.redact:
-            out = np.array([redact_name(x) for x in out], dtype=object)
+            shown = np.array([redact_name(x) for x in shown], dtype=object)
+        out[rows] = shown
         return out
 
     # -- pieces ---------------------------------------------------------------
     def person(self, r: int, with_number: bool = True, more: str = "") -> str:
         """``name (masked number, born YYYY, more)``."""
         name = self.res_identity[r] or ("(no name)" if self.lang == "en" else "（氏名なし）")
-        year = _year(self.res_birth[r])
+        year = self.res_year[r]
         bits = []
         if with_number and self.res_number[r]:
             bits.append(self.mask(self.res_number[r]))
@@ -259,6 +334,21 @@ class Writer:
         if o < 0:
             return ("; nobody in the register fits the record" if en else "。該当する住民なし")
         return (f"; the record fits {self.person(o)}" if en else f"。記録は {self.person(o)} と一致")
+
+    def ok_sentences(self, rows: np.ndarray, feats: dict[str, np.ndarray], reading: np.ndarray) -> np.ndarray:
+        """:meth:`ok_sentence` of records ``rows`` that fit their card holder,
+        worded once per pattern (source, name and address grades, reading)."""
+        if not len(rows):
+            return np.zeros(0, dtype=object)
+        pattern = pd.factorize(self.rec_source[rows])[0].astype(np.int64)
+        for c in ("fam", "giv", "addr"):
+            pattern = pattern * 4 + feats[c][rows]
+        read_code = pd.factorize(reading[rows])[0]  # None → -1
+        pattern = pattern * (read_code.max(initial=0) + 2) + read_code + 1
+        codes, first = factorize_first(pattern)
+        words = np.array([self.ok_sentence(int(rows[i]), "fits", {c: int(v[rows[i]]) for c, v in feats.items()},
+                                           {"reading": reading[rows[i]]}) for i in first], dtype=object)
+        return words[codes]
 
     def ok_sentence(self, x: int, detail: str, feats: dict[str, int], extra: dict[str, object]) -> str:
         en = self.lang == "en"

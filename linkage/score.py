@@ -62,8 +62,13 @@ class Model:
         return pd.DataFrame(out, index=features.index)
 
     def weights(self, features: pd.DataFrame) -> np.ndarray:
-        """Total match weight (bits) of each pair."""
-        return self.field_weights(features).sum(axis=1).to_numpy()
+        """Total match weight (bits) of each pair: the field weights added up
+        in :data:`FEATURES` order."""
+        total = np.zeros(len(features))
+        for f in FEATURES:
+            w = np.append(np.log2(self.m[f] / self.u[f]), 0.0)  # UNKNOWN
+            total = total + w[np.minimum(features[f].to_numpy(), UNKNOWN)]
+        return total
 
     def probability(self, features: pd.DataFrame) -> np.ndarray:
         """Posterior probability that each pair is a true match."""
@@ -104,12 +109,12 @@ def estimate_u(residents: pd.DataFrame, n_pairs: int = 100_000, seed: int = 0) -
     a = rng.integers(0, n, k)
     b = rng.integers(0, n - 1, k)
     b = np.where(b >= a, b + 1, b)  # never the same resident
-    feats = pair_features(residents, residents, a, b)
+    feats = pair_features(residents, residents, a, b, detail=False)
     u = {f: _frequencies(feats[f].to_numpy(), None, None) for f in FEATURES}
     u["sex"][1] = max(u["sex"][1], 1e-3)
     ha, hb = _household_pairs(residents, min(n_pairs, 20_000), rng)
     if len(ha):
-        inside = pair_features(residents, residents, ha, hb)
+        inside = pair_features(residents, residents, ha, hb, detail=False)
         for f in HOUSEHOLD_FIELDS:
             u[f] = (1 - HOUSEHOLD_SHARE) * u[f] + HOUSEHOLD_SHARE * _frequencies(inside[f].to_numpy(), None, None)
     return u
@@ -117,8 +122,9 @@ def estimate_u(residents: pd.DataFrame, n_pairs: int = 100_000, seed: int = 0) -
 
 def _household_pairs(residents: pd.DataFrame, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``k`` random pairs of different members of one household."""
-    hh = residents["household"].to_numpy(dtype=object, na_value=None)
-    df = pd.DataFrame({"h": hh, "i": np.arange(len(residents))}).dropna()
+    hh = pd.factorize(residents["household"])[0]  # households as integers (-1: none)
+    df = pd.DataFrame({"h": hh, "i": np.arange(len(residents))})
+    df = df[hh >= 0]
     size = df.groupby("h")["i"].transform("size")
     df = df[size >= 2]
     if df.empty:
@@ -131,13 +137,42 @@ def _household_pairs(residents: pd.DataFrame, k: int, rng: np.random.Generator) 
 
 
 def fit(features: pd.DataFrame, u: dict[str, np.ndarray], prior: float = 0.95,
-        iterations: int = 8) -> Model:
-    """Fit m-probabilities and the prior by EM on the links' features."""
+        iterations: int = 8, counts: np.ndarray | None = None) -> Model:
+    """Fit m-probabilities and the prior by EM on the links' features.
+
+    EM runs on agreement patterns: the distinct rows of ``features[FEATURES]``,
+    sorted, with how many links show each.  ``counts`` says how many links each
+    row of ``features`` stands for (default one), so pattern counts made piece
+    by piece (one table per partition of a distributed audit) and passed
+    concatenated give exactly the model the links themselves give.
+    """
     m = {f: np.asarray(M_PRIOR[f], dtype=float) + 1e-3 for f in FEATURES}
     m = {f: v / v.sum() for f, v in m.items()}
     model = Model(m=m, u=u, prior=prior)
     if len(features) == 0:
         return model
+    cols = list(FEATURES)
+    n = np.ones(len(features)) if counts is None else np.asarray(counts, dtype=float)
+    table = (pd.DataFrame({f: features[f].to_numpy(dtype=np.int64) for f in cols}).assign(_n=n)
+             .groupby(cols, sort=True)["_n"].sum())
+    table = table[table > 0]
+    if table.empty:
+        return model
+    patterns = table.index.to_frame(index=False)
+    weight = table.to_numpy(dtype=float)
+    total = float(weight.sum())
+    codes = {f: patterns[f].to_numpy() for f in cols}
+    for it in range(iterations):
+        p = model.probability(patterns)
+        new_prior = float(np.clip(np.dot(p, weight) / total, 0.5, 0.9999))
+        model.m = {f: _frequencies(codes[f], p * weight, M_PRIOR[f]) for f in cols}
+        model.iterations = it + 1
+        model.history.append(new_prior)
+        converged = abs(new_prior - model.prior) < 1e-5
+        model.prior = new_prior
+        if converged:
+            break
+    return model
     codes = {f: features[f].to_numpy() for f in FEATURES}
     for it in range(iterations):
         p = model.probability(features)
