@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
-from .evidence import Writer
+from .evidence import Writer, masked_numbers
 from .normalize import number as _number
 from .normalize import tables
 
@@ -24,6 +24,7 @@ FINDINGS_COLUMNS = ["source", "record_id", "my_number", "status", "reason", "sco
                     "suggested_my_number"]
 REASONS = list(explain.STATUS)
 STATUSES = ["ok", "review", "mislink", "invalid"]
+SOURCES = ("bank", "insurance")
 
 
 @dataclass
@@ -72,12 +73,14 @@ class Timer:
             self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
 
 
-def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None) -> pd.DataFrame:
+def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None,
+             numbers: dict[str, tables.Numbers] | None = None) -> pd.DataFrame:
+    numbers = numbers or {}
     frames = []
     if bank is not None:
-        frames.append(tables.prepare_bank(bank).assign(source="bank"))
+        frames.append(tables.prepare_bank(bank, numbers.get("bank")).assign(source="bank"))
     if insurance is not None:
-        frames.append(tables.prepare_insurance(insurance).assign(source="insurance"))
+        frames.append(tables.prepare_insurance(insurance, numbers.get("insurance")).assign(source="insurance"))
     if not frames:
         raise ValueError("nothing to audit: give bank and/or insurance records")
     records = pd.concat(frames, ignore_index=True, sort=False)
@@ -91,15 +94,18 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     timer = Timer(progress)
 
     with timer.stage("normalise"):
-        res = tables.prepare_residents(residents).reset_index(drop=True)
-        rec = _records(bank, insurance)
+        # A number on the register and on its records is checked once (stdnum per distinct number).
+        given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
+        numbers = dict(zip(given, _number.analyse_many(*(t["my_number"] for t in given.values()))))
+        res = tables.prepare_residents(residents, numbers["residents"]).reset_index(drop=True)
+        rec = _records(bank, insurance, numbers)
         rec = validate.mark_duplicate_ids(rec)
     with timer.stage("validate"):
         number_reason = validate.number_problems(rec)
         bad_field = validate.record_problems(rec)
         register_dups = validate.duplicate_numbers(res)
     with timer.stage("readings"):
-        ins = rec[rec["source"] == "insurance"]
+        ins = rec.loc[rec["source"].to_numpy() == "insurance", readings.INSURANCE_COLUMNS]
         res = readings.split_by_household(res)
         res = readings.fill_readings(res, ins)
         lexicon = readings.build_lexicon(res, ins)
@@ -114,39 +120,68 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     with timer.stage("score"):
         u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)
         source = rec["source"].to_numpy(dtype=object)
-        models: dict[str, score.Model] = {}
-        hw = np.zeros(len(rec))
-        hp = np.zeros(len(rec))
-        for src in ("bank", "insurance"):
-            sel = (source == src) & (holder >= 0)
-            models[src] = score.fit(hf[sel], u)
-            if sel.any():
-                hw[sel] = models[src].weights(hf[sel])
-                hp[sel] = models[src].probability(hf[sel])
+        models = {src: score.fit(hf[(source == src) & (holder >= 0)], u) for src in SOURCES}
+        hw, hp = weigh(hf, holder, source, models)
     with timer.stage("search"):
-        prelim = explain.fits(*(hf[c].to_numpy() for c in ("fam", "giv", "birth", "sex")))
-        need = np.flatnonzero(~prelim | (holder < 0))
-        need = need[bad_field[need] == None]  # noqa: E711
+        need = needs_search(hf, holder, bad_field)
         member = _alternatives(rec, res, need[holder[need] >= 0], holder, lexicon, models, source, "member")
         cand = _alternatives(rec, res, need, holder, lexicon, models, source, "candidate")
     with timer.stage("explain"):
-        decisions = explain.decide(
-            source=source, number_reason=number_reason, bad_field=bad_field, holder=holder,
-            corporate=rec["corporate"].to_numpy(dtype=bool), shared=shared, hf=hf, hw=hw,
-            member=member, cand=cand,
-        )
-        decisions["score"] = _scores(decisions, holder, hp, hw, member, cand)
-        decisions["member_own"] = member.own
-        decisions["cand_own"] = cand.own
-        decisions["ties"] = cand.ties
-        findings = _findings(rec, res, decisions, hf, holder, number_reason, bad_field, shared, opts)
-        findings["evidence"] = _note_register_duplicates(findings["evidence"], holder, register_dups, opts.lang)
+        findings, decisions = judge(rec, res, holder, hf, hw, hp, member, cand, number_reason, bad_field, shared,
+                                    register_dups, opts)
     ctx = Context(res, rec, holder, hf, hw, models, decisions, lexicon, timer.times,
                   {"residents": len(res), "records": len(rec)},
                   {"rows": len(res), "invalid_numbers": int(res["number"].isna().sum()),
                    "duplicate_numbers": len(register_dups),
                    "duplicate_rows_first_100": register_dups["row"].head(100).tolist()})
     return findings, ctx
+
+
+def weigh(hf: pd.DataFrame, holder: np.ndarray, source: np.ndarray,
+          models: dict[str, score.Model]) -> tuple[np.ndarray, np.ndarray]:
+    """Match weight and posterior of each record's card-holder link (0 without a holder)."""
+    hw = np.zeros(len(hf))
+    hp = np.zeros(len(hf))
+    for src, model in models.items():
+        sel = (source == src) & (holder >= 0)
+        if sel.any():
+            hw[sel] = model.weights(hf[sel])
+            hp[sel] = model.probability(hf[sel])
+    return hw, hp
+
+
+def needs_search(hf: pd.DataFrame, holder: np.ndarray, bad_field: np.ndarray) -> np.ndarray:
+    """Positions of the records the owner search looks at: those that can be judged
+    but do not plainly fit their card holder (or have none)."""
+    prelim = explain.fits(*(hf[c].to_numpy() for c in ("fam", "giv", "birth", "sex")))
+    need = np.flatnonzero(~prelim | (holder < 0))
+    return need[bad_field[need] == None]  # noqa: E711
+
+
+def judge(rec: pd.DataFrame, res: pd.DataFrame, holder: np.ndarray, hf: pd.DataFrame, hw: np.ndarray,
+          hp: np.ndarray, member: explain.Best, cand: explain.Best, number_reason: np.ndarray,
+          bad_field: np.ndarray, shared: np.ndarray, register_dups: pd.DataFrame, opts: Options,
+          register_holder: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdicts, scores and findings of records ``rec`` (the explain stage).
+
+    ``holder`` and the alternatives' positions index ``res``; ``register_holder``
+    (default ``holder``) gives the holders' positions in the whole register,
+    where ``register_dups`` counts, when ``res`` holds only some residents.
+    """
+    source = rec["source"].to_numpy(dtype=object)
+    decisions = explain.decide(
+        source=source, number_reason=number_reason, bad_field=bad_field, holder=holder,
+        corporate=rec["corporate"].to_numpy(dtype=bool), shared=shared, hf=hf, hw=hw,
+        member=member, cand=cand,
+    )
+    decisions["score"] = _scores(decisions, holder, hp, hw, member, cand)
+    decisions["member_own"] = member.own
+    decisions["cand_own"] = cand.own
+    decisions["ties"] = cand.ties
+    findings = _findings(rec, res, decisions, hf, holder, number_reason, bad_field, shared, opts)
+    findings["evidence"] = _note_register_duplicates(
+        findings["evidence"], holder if register_holder is None else register_holder, register_dups, opts.lang)
+    return findings, decisions
 
 
 def _note_register_duplicates(evidence: pd.Series, holder: np.ndarray, dups: pd.DataFrame, lang: str) -> pd.Series:
@@ -208,7 +243,7 @@ def _alternatives(rec: pd.DataFrame, res: pd.DataFrame, xi: np.ndarray, holder: 
         px, pr = px[keep], pr[keep]
     if len(px) == 0:
         return explain.Best.empty(n)
-    feats = pair_features(rec, res, px, pr, lexicon)
+    feats = pair_features(rec, res, px, pr, lexicon, detail=False)
     w = np.zeros(len(px))
     for src, model in models.items():
         sel = source[px] == src
@@ -225,67 +260,64 @@ def _findings(rec: pd.DataFrame, res: pd.DataFrame, decisions: pd.DataFrame, hf:
     reason = decisions["reason"].to_numpy(dtype=object)
     detail = decisions["detail"].to_numpy(dtype=object)
     owner = decisions["owner"].to_numpy()
-    writer = Writer(rec, res, mask, lang=opts.lang, redact=opts.redact_names)
     feats = {c: hf[c].to_numpy() for c in FEATURES}
     reading = _reading_source(rec, res, holder, hf)
     evidence = np.empty(len(rec), dtype=object)
+    ok = detail == "fits"
+    rest = np.flatnonzero(~ok)
+    named = np.concatenate([holder[rest], owner[rest]])
+    writer = Writer(rec, res, mask, lang=opts.lang, redact=opts.redact_names, record_rows=rest,
+                    resident_rows=pd.unique(named[named >= 0]))
 
     # OK records (nearly all of them) are worded by pattern, not one by one.
-    ok = np.flatnonzero(detail == "fits")
-    if len(ok):
-        pattern = pd.DataFrame({"source": rec["source"].to_numpy(dtype=object)[ok],
-                                "fam": feats["fam"][ok], "giv": feats["giv"][ok], "addr": feats["addr"][ok],
-                                "reading": pd.Series(reading[ok], dtype=object).fillna("")})
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pattern))
-        first = pd.Series(np.arange(len(ok))).groupby(codes).first().to_numpy()
-        words = np.array([writer.ok_sentence(int(ok[i]), "fits", {c: int(feats[c][ok[i]]) for c in FEATURES},
-                                             {"reading": reading[ok[i]]}) for i in first], dtype=object)
-        evidence[ok] = words[codes]
+    ok = np.flatnonzero(ok)
+    evidence[ok] = writer.ok_sentences(ok, feats, reading)
 
-    member_own = decisions["member_own"].to_numpy()
-    cand_own = decisions["cand_own"].to_numpy()
-    ties = decisions["ties"].to_numpy()
-    rec_birth = rec["birth"].to_numpy()
-    rec_sex = rec["sex"].to_numpy(dtype="float64", na_value=np.nan)
-    for x in np.flatnonzero(detail != "fits"):
-        f = {c: int(feats[c][x]) for c in FEATURES}
-        extra: dict[str, Any] = {
-            "number_reason": number_reason[x], "bad_field": bad_field[x], "shared": shared[x],
-            "own": member_own[x] if detail[x] == "member" else cand_own[x], "ties": ties[x],
-            "rec_birth": rec_birth[x], "rec_sex": None if np.isnan(rec_sex[x]) else int(rec_sex[x]),
-            "reading": reading[x],
-        }
-        evidence[x] = writer.sentence(x, reason[x], detail[x], int(holder[x]), int(owner[x]), f, extra)
+    # The other records one by one, from plain lists (no NumPy scalar per value).
+    own = np.where(detail == "member", decisions["member_own"].to_numpy(), decisions["cand_own"].to_numpy())
+    rec_birth = rec["birth"].to_numpy().take(rest)
+    rec_sex = rec["sex"].to_numpy(dtype="float64", na_value=np.nan).take(rest)
+    rest_sex = [None if np.isnan(s) else int(s) for s in rec_sex.tolist()]
+    columns = zip(rest.tolist(), reason[rest].tolist(), detail[rest].tolist(), holder[rest].tolist(),
+                  owner[rest].tolist(), number_reason[rest].tolist(), bad_field[rest].tolist(), shared[rest].tolist(),
+                  own[rest].tolist(), decisions["ties"].to_numpy()[rest].tolist(), reading[rest].tolist(), rest_sex,
+                  zip(*(feats[c][rest].tolist() for c in FEATURES)))
+    words = []
+    for k, (x, why, what, h, o, number_why, bad, n_shared, owns, n_ties, read, sex, f) in enumerate(columns):
+        extra: dict[str, Any] = {"number_reason": number_why, "bad_field": bad, "shared": n_shared, "own": owns,
+                                 "ties": n_ties, "rec_birth": rec_birth[k], "rec_sex": sex, "reading": read}
+        words.append(writer.sentence(x, why, what, h, o, dict(zip(FEATURES, f)), extra))
+    evidence[rest] = np.array(words, dtype=object) if words else evidence[rest]
 
-    numbers = res["number"].to_numpy(dtype=object, na_value=None)
-    suggested = np.full(len(rec), None, dtype=object)
     has_owner = owner >= 0
-    suggested[has_owner] = numbers[owner[has_owner]]
-    raw_number = rec["my_number"]
-    shown = _number.mask(raw_number) if not opts.unmask else raw_number.astype("string").str.strip()
-    status = pd.Series(reason).map(explain.STATUS).to_numpy()
-    out = pd.DataFrame({
+    suggested = np.full(len(rec), None, dtype=object)
+    if opts.unmask:
+        shown = rec["my_number"].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+        suggested[has_owner] = res["number"].to_numpy(dtype=object, na_value=None)[owner[has_owner]]
+    else:
+        shown = masked_numbers(rec["my_number"], rec["number"] if "number" in rec.columns else None)
+        suggested[has_owner] = masked_numbers(res["number"], res["number"])[owner[has_owner]]
+    cat = pd.Categorical(reason, categories=REASONS)
+    status = np.array([explain.STATUS[r] for r in REASONS], dtype=object)[cat.codes]
+    return pd.DataFrame({
         "source": rec["source"].astype("string"),
         "record_id": rec["record_id"].astype("string"),
-        "my_number": shown.astype("string"),
+        "my_number": pd.array(shown, dtype="string"),
         "status": pd.Categorical(status, categories=STATUSES),
-        "reason": pd.Categorical(reason, categories=REASONS),
+        "reason": cat,
         "score": decisions["score"].round(4).to_numpy(),
         "evidence": pd.array(evidence, dtype="string"),
         "suggested_my_number": pd.array(suggested, dtype="string"),
-    })
-    if not opts.unmask:
-        out["suggested_my_number"] = _number.mask(out["suggested_my_number"]).astype("string")
-    return out
+    }, index=rec.index)
 
 
 def _reading_source(rec: pd.DataFrame, res: pd.DataFrame, holder: np.ndarray, hf: pd.DataFrame) -> np.ndarray:
     """Where the holder's reading came from when a bank name matched it without register kana."""
-    out = np.full(len(rec), None, dtype=object)
-    src = res["kana_source"].to_numpy(dtype=object, na_value=None)
+    codes, sources = pd.factorize(res["kana_source"])
+    labels = np.array([*(None if v == "register" else v for v in sources), None, "lexicon"], dtype=object)
+    none, lexicon = len(sources), len(sources) + 1
+    code = np.full(len(rec), none, dtype=np.int64)
     ok = holder >= 0
-    out[ok] = src[holder[ok]]
-    lex = (hf["fam_reading"].to_numpy() == 0) | (hf["giv_reading"].to_numpy() == 0)
-    out[lex] = "lexicon"
-    out[out == "register"] = None
-    return out
+    code[ok] = np.where(codes == -1, none, codes)[holder[ok]]
+    code[(hf["fam_reading"].to_numpy() == 0) | (hf["giv_reading"].to_numpy() == 0)] = lexicon
+    return labels[code]
