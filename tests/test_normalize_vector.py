@@ -141,3 +141,17 @@ def test_address_key_bulk_path_equals_per_string(values):
 
     out = address.address_key(pd.Series(values, dtype="string[pyarrow]")).tolist()
     assert [None if v is pd.NA else v for v in out] == [None if v is None else address._key(v) for v in values]
+
+
+_LOOSE_ALPHABET = st.sampled_from(list("ヴアイウエオコソトノホモヨロゴゾドボポクスツヌフムユルグズブプヂヅヲヰヱサカァォッーｳｵﾞ ") + ["う"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(_LOOSE_ALPHABET, max_size=10)), min_size=1, max_size=20))
+def test_kana_key_loose_bulk_path_equals_per_string(values):
+    import pandas as pd
+
+    for given_values in (values, [None if v is None else kana._strict(v) for v in values]):
+        out = kana.kana_key_loose(pd.Series(given_values, dtype="string[pyarrow]")).tolist()
+        assert [None if v is pd.NA else v for v in out] == [None if v is None else kana._loose(v)
+                                                          for v in given_values]

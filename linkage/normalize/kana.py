@@ -15,9 +15,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import jaconv
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ._unique import on_unique, on_unique_arrow
+from ._unique import as_series, on_unique, on_unique_arrow, to_arrow_strings
 from ._vector import CharMap
 
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
@@ -93,7 +96,46 @@ def _strict_map() -> CharMap:
 def kana_key_loose(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Looser key for scoring: also folds ヂ/ジ, ヅ/ズ, ヲ/オ, ヴ/ブ and long
     vowels spelt out (コウノ, コーノ, ｺｵﾉ → コノ; ユウコ → ユコ)."""
-    return on_unique(_loose, values)
+    s = as_series(values)
+    arr = to_arrow_strings(s)
+    if arr is None:
+        return on_unique(_loose, s)
+    encoded = pc.dictionary_encode(arr)
+    keys = _loose_arrow(encoded.dictionary)
+    return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices)), index=s.index, name=s.name)
+
+
+# The loose key of a value that is already a strict key made of katakana letters
+# (what the tables and comparisons hold): the rewriting rules as Arrow passes on
+# whole arrays, repeated until nothing changes as ``_fixpoint`` does.  RE2 has no
+# look-behind, so the row character is captured and written back.
+_KATAKANA_KEY = "^[\\x{30a2}\\x{30a4}\\x{30a6}\\x{30a8}\\x{30aa}-\\x{30c2}\\x{30c4}-\\x{30e2}\\x{30e4}\\x{30e6}\\x{30e8}-\\x{30ed}\\x{30ef}-\\x{30f4}]+$"
+_LOOSE_PASSES = ([(f"ヴ{v}", b) for v, b in _VU_ROW.items()]
+                 + [(a, b) for a, b in (("ヂ", "ジ"), ("ヅ", "ズ"), ("ヲ", "オ"), ("ヴ", "ブ"), ("ヰ", "イ"), ("ヱ", "エ"))])
+_LONG_O_CAPTURE = f"([{_O_ROW}])[ウオ]+"
+_LONG_U_CAPTURE = f"([{_U_ROW}])ウ+"
+
+
+def _loose_arrow(distinct: pa.Array) -> pa.Array:
+    bulk = pc.match_substring_regex(distinct, _KATAKANA_KEY)
+    text = pc.if_else(bulk, distinct, "")
+    for _ in range(4):
+        step = text
+        for old, new in _LOOSE_PASSES:
+            step = pc.replace_substring(step, old, new)
+        step = pc.replace_substring_regex(pc.replace_substring_regex(step, _LONG_O_CAPTURE, "\\1"),
+                                          _LONG_U_CAPTURE, "\\1")
+        if step.equals(text):
+            break
+        text = step
+    text = pc.if_else(pc.equal(text, ""), None, text)
+    slow = np.flatnonzero(~bulk.to_numpy(zero_copy_only=False))
+    if len(slow):
+        mask = np.zeros(len(distinct), dtype=bool)
+        mask[slow] = True
+        keys = [_loose(v) for v in distinct.take(pa.array(slow)).to_pylist()]
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array(keys, type=text.type))
+    return text
 
 
 def _zengin(value: Any) -> str | None:
