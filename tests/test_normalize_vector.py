@@ -155,3 +155,23 @@ def test_kana_key_loose_bulk_path_equals_per_string(values):
         out = kana.kana_key_loose(pd.Series(given_values, dtype="string[pyarrow]")).tolist()
         assert [None if v is pd.NA else v for v in out] == [None if v is None else kana._loose(v)
                                                           for v in given_values]
+
+
+_NUMBER_ALPHABET = st.sampled_from(list("0123456789０１２ -‐－ー.．　\tx") + ["621498320257", "6214 9832 0257"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_NUMBER_ALPHABET, max_size=16).map("".join)), min_size=1, max_size=20))
+def test_my_number_arrow_paths_equal_the_per_value_reason(values):
+    import pandas as pd
+
+    from linkage.normalize import number
+
+    got, why = number.analyse(pd.Series(values, dtype="string[pyarrow]"))
+    for value, n, r in zip(values, got.tolist(), why.tolist()):
+        if value is None:
+            assert n is pd.NA and r is pd.NA
+            continue
+        reason = number._reason(value)
+        assert (None if r is pd.NA else r) == reason, value
+        assert (None if n is pd.NA else n) == (None if reason else number.stdnum_in.compact(number._text(value)))

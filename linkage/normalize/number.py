@@ -31,6 +31,10 @@ REASONS: dict[str, str] = {
 }
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ｰー.．]+")
+#: Values of only digits (either width), spaces and separators, which NFKC and
+#: ``_SEPARATORS`` turn into plain digits the same way in Arrow as in Python.
+_SPELLED = "^[0-9\\x{ff10}-\\x{ff19} \\t\\x{3000}\\-‐‑‒–—―−ｰー.．]+$"
+_ARROW_SEPARATORS = "[ \\t\\-‐‑‒–—―−ｰー.．]+"
 
 
 def _text(value: Any) -> str:
@@ -77,6 +81,12 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     if arr is None:  # numbers, bytes and other objects: the careful path for every value
         plain = np.zeros(len(s), dtype=bool)
     else:
+        # Digits with separators or full width (6214 9832 0257, ６２１４－…) are the same
+        # number once ``_text`` has cleaned them: cleaned in Arrow, then checked as plain.
+        spelled = pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False)
+        cleaned = pc.replace_substring_regex(pc.utf8_normalize(pc.if_else(spelled, arr, ""), "NFKC"),
+                                             _ARROW_SEPARATORS, "")
+        arr = pc.if_else(spelled, cleaned, arr)
         plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False).to_numpy(zero_copy_only=False)
     number = np.full(len(s), None, dtype=object)
     reason = np.full(len(s), None, dtype=object)
