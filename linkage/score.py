@@ -173,15 +173,3 @@ def fit(features: pd.DataFrame, u: dict[str, np.ndarray], prior: float = 0.95,
         if converged:
             break
     return model
-    codes = {f: features[f].to_numpy() for f in FEATURES}
-    for it in range(iterations):
-        p = model.probability(features)
-        new_prior = float(np.clip(p.mean(), 0.5, 0.9999))
-        model.m = {f: _frequencies(codes[f], p, M_PRIOR[f]) for f in FEATURES}
-        model.iterations = it + 1
-        model.history.append(new_prior)
-        converged = abs(new_prior - model.prior) < 1e-5
-        model.prior = new_prior
-        if converged:
-            break
-    return model

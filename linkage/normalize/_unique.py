@@ -114,3 +114,14 @@ def on_unique_arrow(
     encoded = pc.dictionary_encode(arr)
     keys = func(encoded.dictionary).take(encoded.indices)
     return pd.Series(pd.arrays.ArrowStringArray(keys), index=s.index, name=s.name)
+
+
+def fill_slow(keys: pa.Array, distinct: pa.Array, slow: np.ndarray, func: Callable[[str], Any]) -> pa.Array:
+    """``keys`` with the values at positions ``slow`` replaced by ``func`` of
+    the matching ``distinct`` value: the per-value path next to a bulk one."""
+    if len(slow) == 0:
+        return keys
+    mask = np.zeros(len(distinct), dtype=bool)
+    mask[slow] = True
+    values = [func(v) for v in distinct.take(pa.array(slow)).to_pylist()]
+    return pc.replace_with_mask(keys, pa.array(mask), pa.array(values, type=keys.type))

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ._unique import fill_slow
 
 UNHANDLED = -1
 #: Voicing marks: half-width, spacing and combining forms of ゛ and ゜.
@@ -100,12 +101,7 @@ class CharMap:
         valid = np.packbits((kept > 0) & ~fallback, bitorder="little")
         out = pa.Array.from_buffers(pa.large_string(), m, [pa.py_buffer(valid), pa.py_buffer(offsets),
                                                            pa.py_buffer(data_out)])
-        slow = np.flatnonzero(fallback)
-        if len(slow):
-            values = arr.take(pa.array(slow)).to_pylist()
-            keys = pa.array([self.func(v) or None for v in values], type=pa.large_string())
-            out = pc.replace_with_mask(out, pa.array(fallback), keys)
-        return out
+        return fill_slow(out, arr, np.flatnonzero(fallback), lambda v: self.func(v) or None)
 
     def _join_marks(self, cp: np.ndarray, mapped: np.ndarray, first: np.ndarray) -> None:
         """Join each voicing mark to the kana before it (カ+ﾞ → ガ) in ``mapped``

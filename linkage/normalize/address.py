@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._unique import as_series, on_unique, to_arrow_strings
+from ._unique import as_series, fill_slow, on_unique, to_arrow_strings
 from .dates import kanji_int
 
 __all__ = ["address_key"]
@@ -180,11 +180,4 @@ def _bulk_keys(distinct: pa.Array) -> pa.Array:
     text = pc.replace_substring_regex(text, _BULK_TRAILING, "\\1")
     text = pc.replace_substring_regex(text, _BULK_BEFORE_BUILDING, "\\1\\2")
     text = pc.if_else(pc.equal(text, ""), None, text)
-    plain = plain.to_numpy(zero_copy_only=False)
-    slow = np.flatnonzero(~plain)
-    if len(slow):
-        mask = np.zeros(len(distinct), dtype=bool)
-        mask[slow] = True
-        keys = [_key(v) for v in distinct.take(pa.array(slow)).to_pylist()]
-        text = pc.replace_with_mask(text, pa.array(mask), pa.array(keys, type=text.type))
-    return text
+    return fill_slow(text, distinct, np.flatnonzero(~plain.to_numpy(zero_copy_only=False)), _key)

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._unique import as_series, on_unique, on_unique_arrow, to_arrow_strings
+from ._unique import as_series, fill_slow, on_unique, on_unique_arrow, to_arrow_strings
 from ._vector import CharMap
 
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
@@ -129,13 +129,7 @@ def _loose_arrow(distinct: pa.Array) -> pa.Array:
             break
         text = step
     text = pc.if_else(pc.equal(text, ""), None, text)
-    slow = np.flatnonzero(~bulk.to_numpy(zero_copy_only=False))
-    if len(slow):
-        mask = np.zeros(len(distinct), dtype=bool)
-        mask[slow] = True
-        keys = [_loose(v) for v in distinct.take(pa.array(slow)).to_pylist()]
-        text = pc.replace_with_mask(text, pa.array(mask), pa.array(keys, type=text.type))
-    return text
+    return fill_slow(text, distinct, np.flatnonzero(~bulk.to_numpy(zero_copy_only=False)), _loose)
 
 
 def _zengin(value: Any) -> str | None:
