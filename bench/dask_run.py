@@ -22,18 +22,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from run import PEOPLE_PER_HOUSEHOLD, table  # noqa: E402 - bench/run.py, beside this script
+
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / ".cache"
-PEOPLE_PER_HOUSEHOLD = 2.33  # measured on generated worlds
 TABLES = ("residents", "bank", "insurance")
-
-
-def table(rows: list[dict], cols: list[str]) -> str:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    line = "| " + " | ".join(c.ljust(widths[c]) for c in cols) + " |"
-    sep = "|" + "|".join("-" * (widths[c] + 2) for c in cols) + "|"
-    body = ["| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols) + " |" for r in rows]
-    return "\n".join([line, sep, *body])
 
 
 def _chunk(args: tuple[Path, int, int, int, int]) -> dict[str, int]:
