@@ -160,13 +160,18 @@ def draw_by_source(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
     ax.margins(x=0.15)
 
 
+def _say_none(ax: "Axes", w: dict[str, str]) -> None:
+    """An empty chart: the words for "nothing to show" instead of axes."""
+    ax.text(0.5, 0.5, w["none"], ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
 def draw_by_reason(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
     """Horizontal bars: findings that need action per reason, coloured by status."""
     w, _ = _words(lang)
     ax.set_title(w["by_reason"])
     if table.empty:
-        ax.text(0.5, 0.5, w["none"], ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        _say_none(ax, w)
         return
     y = np.arange(len(table))
     ax.barh(y, table["count"], color=[STATUS_COLOURS[s] for s in table["status"]])
@@ -206,8 +211,7 @@ def draw_households(ax: "Axes", table: pd.DataFrame, lang: str = "en", top: int 
     w, _ = _words(lang)
     ax.set_title(w["households"])
     if table.empty:
-        ax.text(0.5, 0.5, w["none"], ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
+        _say_none(ax, w)
         return
     t = table.head(top)
     y = np.arange(len(t))

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._unique import as_series, fill_slow, on_unique, to_arrow_strings
+from ._unique import fill_slow, on_unique_arrow
 from .dates import kanji_int
 
 __all__ = ["address_key"]
@@ -140,13 +140,7 @@ def address_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     ``東京都千代田区霞が関1丁目2番3号`` and ``〒100-0013 東京都千代田区霞ヶ関一丁目2-3``
     both give ``東京都千代田区霞ケ関1-2-3``.  Computed once per distinct value.
     """
-    s = as_series(values)
-    arr = to_arrow_strings(s)
-    if arr is None:
-        return on_unique(_key, s, dtype="string")
-    encoded = pc.dictionary_encode(arr)
-    keys = _bulk_keys(encoded.dictionary)
-    return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices)), index=s.index, name=s.name)
+    return on_unique_arrow(_bulk_keys, values, lambda items: [_key(v) for v in items])
 
 
 # The bulk path: addresses made of kanji, kana, digits and hyphens (full-width

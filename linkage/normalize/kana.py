@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._unique import as_series, fill_slow, on_unique, on_unique_arrow, to_arrow_strings
+from ._unique import fill_slow, on_unique, on_unique_arrow
 from ._vector import CharMap
 
 _HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)} | {0x309D: 0x30FD, 0x309E: 0x30FE}
@@ -96,13 +96,7 @@ def _strict_map() -> CharMap:
 def kana_key_loose(values: Iterable[Any] | pd.Series) -> pd.Series:
     """Looser key for scoring: also folds ヂ/ジ, ヅ/ズ, ヲ/オ, ヴ/ブ and long
     vowels spelt out (コウノ, コーノ, ｺｵﾉ → コノ; ユウコ → ユコ)."""
-    s = as_series(values)
-    arr = to_arrow_strings(s)
-    if arr is None:
-        return on_unique(_loose, s)
-    encoded = pc.dictionary_encode(arr)
-    keys = _loose_arrow(encoded.dictionary)
-    return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices)), index=s.index, name=s.name)
+    return on_unique_arrow(_loose_arrow, values, lambda items: [_loose(v) for v in items])
 
 
 # The loose key of a value that is already a strict key made of katakana letters
