@@ -17,7 +17,6 @@ import pandas as pd
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
 from .evidence import Writer, masked_numbers
-from .normalize import number as _number
 from .normalize import tables
 
 FINDINGS_COLUMNS = ["source", "record_id", "my_number", "status", "reason", "score", "evidence",
@@ -73,18 +72,12 @@ class Timer:
             self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
 
 
-def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None,
-             numbers: dict[str, tables.Numbers] | None = None) -> pd.DataFrame:
-    numbers = numbers or {}
-    frames = []
-    if bank is not None:
-        frames.append(tables.prepare_bank(bank, numbers.get("bank")).assign(source="bank"))
-    if insurance is not None:
-        frames.append(tables.prepare_insurance(insurance, numbers.get("insurance")).assign(source="insurance"))
+def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None) -> pd.DataFrame:
+    """Prepared bank and insurance rows as one records table, with ``source``."""
+    frames = [t.assign(source=src) for src, t in (("bank", bank), ("insurance", insurance)) if t is not None]
     if not frames:
         raise ValueError("nothing to audit: give bank and/or insurance records")
-    records = pd.concat(frames, ignore_index=True, sort=False)
-    return records
+    return pd.concat(frames, ignore_index=True, sort=False)
 
 
 def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFrame | None,
@@ -94,11 +87,12 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     timer = Timer(progress)
 
     with timer.stage("normalise"):
-        # A number on the register and on its records is checked once (stdnum per distinct number).
-        given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
-        numbers = dict(zip(given, _number.analyse_many(*(t["my_number"] for t in given.values()))))
-        res = tables.prepare_residents(residents, numbers["residents"]).reset_index(drop=True)
-        rec = _records(bank, insurance, numbers)
+        # A name, date, address or number on the register and on its records is normalised once.
+        if bank is None and insurance is None:
+            raise ValueError("nothing to audit: give bank and/or insurance records")
+        prepared = tables.prepare_tables(residents, bank, insurance)
+        res = prepared["residents"].reset_index(drop=True)
+        rec = _records(prepared.get("bank"), prepared.get("insurance"))
         rec = validate.mark_duplicate_ids(rec)
     with timer.stage("validate"):
         number_reason = validate.number_problems(rec)

@@ -192,7 +192,7 @@ def test_record_schema_is_the_concatenation_even_for_an_empty_table(world):
     run = importlib.import_module("linkage.audit")
     bank = read_table(world / "bank.csv", "bank").iloc[:0]
     ins = read_table(world / "insurance.csv", "insurance")
-    expected = run._records(bank, ins)
+    expected = run._records(**tables.prepare_tables(bank=bank, insurance=ins))
     heads = [dask_engine._prepare_records(t, 0, 50, 0, 0, src, pack=False) for t, src in ((bank, "bank"), (ins, "insurance"))]
     columns, union, _ = dask_engine._record_schema(*heads, pd.Timestamp.today().normalize())
     assert columns == [c for c in expected.columns if c in columns]

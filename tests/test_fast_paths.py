@@ -169,7 +169,7 @@ def world():
 @pytest.fixture(scope="module")
 def prepared(world):
     res = tables.prepare_residents(world.residents).reset_index(drop=True)
-    return res, audit._records(world.bank, world.insurance)
+    return res, audit._records(**tables.prepare_tables(bank=world.bank, insurance=world.insurance))
 
 
 @pytest.mark.parametrize("storage", STORAGES)
@@ -187,10 +187,9 @@ def test_only_the_five_grades_are_the_same_without_detail(prepared, storage):
 def test_findings_do_not_depend_on_the_string_storage(world, monkeypatch):
     findings = []
     for storage in STORAGES:
-        for name in ("prepare_residents", "prepare_bank", "prepare_insurance"):
-            plain = getattr(tables, name)
-            monkeypatch.setattr(tables, name, lambda df, numbers=None, *, plain=plain, storage=storage:
-                                _storage(plain(df, numbers), storage))
+        plain = tables.prepare_tables
+        monkeypatch.setattr(tables, "prepare_tables", lambda *a, plain=plain, storage=storage, **k:
+                            {kind: _storage(t, storage) for kind, t in plain(*a, **k).items()})
         findings.append(audit.run(world.residents, world.bank, world.insurance)[0])
         monkeypatch.undo()
     pd.testing.assert_frame_equal(*findings)

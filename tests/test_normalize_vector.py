@@ -175,3 +175,46 @@ def test_my_number_arrow_paths_equal_the_per_value_reason(values):
         reason = number._reason(value)
         assert (None if r is pd.NA else r) == reason, value
         assert (None if n is pd.NA else n) == (None if reason else number.stdnum_in.compact(number._text(value)))
+
+
+_CORP_ALPHABET = st.sampled_from(list("ｶ)ﾕｲ(（）カユイ ﾔﾏﾀﾞｼﾖｳｼﾞ　\t\x0b\x1c\n") + ["ｶﾌﾞｼｷｶﾞｲｼﾔ", "ｲﾘﾖｳﾎｳｼﾞﾝ", "\u2003",
+                                                                            "\u00a0", "Ｋ", "é", "\u2028"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_CORP_ALPHABET, max_size=10).map("".join)), min_size=1, max_size=20))
+def test_is_corporate_arrow_path_equals_the_python_regex(values):
+    import pandas as pd
+
+    from linkage.normalize import tables
+
+    got = tables.is_corporate(pd.Series(values, dtype="string[pyarrow]")).tolist()
+    assert got == [v is not None and tables._is_corporate_one(v) for v in values]
+
+
+_ACCOUNT_ALPHABET = st.sampled_from(list("0123456789０１２ -x①²") + ["\U0001d7ce", "\u0663"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(*[st.one_of(st.none(), st.lists(_ACCOUNT_ALPHABET, max_size=8).map("".join))] * 3),
+                min_size=1, max_size=20))
+def test_account_key_arrow_path_equals_per_value(rows):
+    import re
+    import unicodedata
+
+    import pandas as pd
+
+    from linkage.normalize import tables
+
+    df = pd.DataFrame(rows, columns=["bank_code", "branch_code", "account_number"], dtype="string[pyarrow]")
+
+    def digits(v):
+        d = None if v is None else re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", v))
+        return d or None
+
+    expected = []
+    for bank, branch, acct in rows:
+        a = digits(acct)
+        expected.append(None if a is None else f"{digits(bank) or '?'}|{digits(branch) or '?'}|{a.lstrip('0')}")
+    got = [None if v is pd.NA else v for v in tables._account_key(df).tolist()]
+    assert got == expected

@@ -125,3 +125,19 @@ def fill_slow(keys: pa.Array, distinct: pa.Array, slow: np.ndarray, func: Callab
     mask[slow] = True
     values = [func(v) for v in distinct.take(pa.array(slow)).to_pylist()]
     return pc.replace_with_mask(keys, pa.array(mask), pa.array(values, type=keys.type))
+
+
+def on_columns(func: Callable[[pd.Series], Any], *columns: pd.Series) -> list[Any]:
+    """``func`` (a row-wise normaliser: Series in, aligned Series or DataFrame
+    out) of several columns in one call, so that a value found in several of
+    them is keyed once (every normaliser works on distinct values); one result
+    per column, aligned to it.  Columns of different dtypes are keyed apart."""
+    if len(columns) < 2 or len({c.dtype for c in columns}) > 1:
+        return [func(c) for c in columns]
+    keyed = func(pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True))
+    out, start = [], 0
+    for c in columns:
+        part = keyed.iloc[start:start + len(c)]
+        start += len(c)
+        out.append(part.set_axis(c.index).rename(c.name) if isinstance(part, pd.Series) else part.set_axis(c.index))
+    return out

@@ -20,8 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..background import Background, worth_it
 from . import address, dates, kana, names, number, translit
-from ._unique import to_arrow_strings
+from ._unique import on_columns, to_arrow_strings
 from .sex import sex as sex_codes
 from .sex import sex_reason
 
@@ -107,67 +108,176 @@ def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prepare_residents(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
-    """Key columns for the card-holder register (input columns kept)."""
+def prepare_tables(residents: pd.DataFrame | None = None, bank: pd.DataFrame | None = None,
+                   insurance: pd.DataFrame | None = None, background: bool | None = None) -> dict[str, pd.DataFrame]:
+    """Key columns for the register and its records at once, by table name.
+
+    The same as :func:`prepare_residents`, :func:`prepare_bank` and
+    :func:`prepare_insurance` one by one, but a name, kana, date, address or
+    number that appears in several tables is normalised once.  With
+    ``background`` (default: when the tables are big and there is a spare
+    core) the address keys and check digits are computed in a helper process
+    (:mod:`linkage.background`) meanwhile.
+    """
+    given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
+    if background is None:
+        background = worth_it(sum(len(t) for t in given.values()))
+    return _prepare(given, background=background)
+
+
+def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None = None,
+             background: bool = False) -> dict[str, pd.DataFrame]:
+    inputs = {kind: _INPUTS[kind](df) for kind, df in given.items()}
+    work = {field: [kind for kind in given if field in inputs[kind]] for field in _FIELDS}
+    calls = {field: (on_columns, (_FIELDS[field], *(inputs[kind][field] for kind in work[field])))
+             for field in _FIELDS if work[field]}
+    remote = [field for field in _REMOTE if field in calls] if background else []
+    jobs = [calls.pop(field) for field in remote]
+    if numbers is None:
+        columns = tuple(t["my_number"] for t in given.values())
+        pending = number.pending_many(*columns)
+        jobs.append((number.check_digits, (pending.bodies,)))
+    with Background(jobs, enabled=background) as helper:
+        results = {field: func(*args) for field, (func, args) in calls.items()}
+        done = helper.results()
+    results.update(zip(remote, done))
+    if numbers is None:
+        numbers = dict(zip(given, pending.split(pending.finish(done[-1]), columns)))
+    keyed: dict[str, dict[str, pd.DataFrame | pd.Series]] = {kind: {} for kind in given}
+    for field, per_kind in results.items():
+        for kind, result in zip(work[field], per_kind):
+            keyed[kind][field] = result
+    return {kind: _ASSEMBLE[kind](df, numbers[kind], keyed[kind]) for kind, df in given.items()}
+
+
+def _person_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
+    return {"name": df["name"], "kana": df["name_kana"], "birth": df["birth_date"], "sex": df["sex"],
+            "addr": df["address"]}
+
+
+def _bank_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
+    holder = df["holder_kana"]
+    alpha = names.is_alphabet(holder).fillna(False).astype(bool)
+    return {"name": holder.where(alpha), "kana": holder.where(~alpha)}
+
+
+#: Key columns computed from one input column, each distinct value once across tables.
+_FIELDS = {"name": _name_parts, "kana": _kana_parts, "birth": dates.birth_date, "sex": sex_codes,
+           "addr": address.address_key}
+#: Fields keyed in the helper process when there is one (the costliest after names).
+_REMOTE = ("addr",)
+_INPUTS = {"residents": _person_inputs, "insurance": _person_inputs, "bank": _bank_inputs}
+
+
+def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out = df.copy()
-    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
-    out = out.join(_name_parts(df["name"]))
-    out = out.join(_kana_parts(df["name_kana"]))
-    out["birth"] = dates.birth_date(df["birth_date"])
-    out["sex"] = sex_codes(df["sex"])
-    out["addr_key"] = address.address_key(df["address"])
+    out["number"], out["number_reason"] = numbers
+    out = out.join(keyed["name"]).join(keyed["kana"])
+    out["birth"] = keyed["birth"]
+    out["sex"] = keyed["sex"]
+    out["addr_key"] = keyed["addr"]
     out["household"] = df["household_id"].astype("string")
     out["kana_source"] = np.where(out["kana_key"].notna(), "register", None)
     return add_phonetic(out)
 
 
-def is_corporate(holder: pd.Series) -> pd.Series:
-    """True where a bank holder name is a company (ｶ) / (ｶ / ﾕ) … abbreviations)."""
-    def _corp(value: str) -> bool:
-        return bool(_CORPORATE.search(unicodedata.normalize("NFKC", str(value))))
-
-    from ._unique import on_unique
-
-    return on_unique(_corp, holder, dtype=None).astype("boolean").fillna(False).astype(bool)
-
-
-def prepare_bank(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
-    """Key columns for bank registrations: the holder name is the only identity."""
+def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out = df.copy()
-    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
-    holder = df["holder_kana"]
-    alpha = names.is_alphabet(holder).fillna(False).astype(bool)
-    kana_parts = _kana_parts(holder.where(~alpha))
-    name_parts = _name_parts(holder.where(alpha))
-    out = out.join(name_parts).join(kana_parts)
+    out["number"], out["number_reason"] = numbers
+    out = out.join(keyed["name"]).join(keyed["kana"])
     out["birth"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     out["sex"] = pd.Series(pd.NA, index=df.index, dtype="Int8")
     out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
-    out["corporate"] = is_corporate(holder)
+    out["corporate"] = is_corporate(df["holder_kana"])
     out["account"] = _account_key(df)
     return add_phonetic(out)
 
 
+def _insurance(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
+    out = df.copy()
+    out["number"], out["number_reason"] = numbers
+    out = out.join(keyed["name"]).join(keyed["kana"])
+    out["birth"] = keyed["birth"]
+    out["sex"] = keyed["sex"]
+    out["sex_reason"] = sex_reason(df["sex"])  # a code outside the list makes the record unreadable
+    out["addr_key"] = keyed["addr"]
+    out["corporate"] = False
+    out["account"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
+    return add_phonetic(out)
+
+
+_ASSEMBLE = {"residents": _residents, "bank": _bank, "insurance": _insurance}
+
+
+def prepare_residents(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
+    """Key columns for the card-holder register (input columns kept)."""
+    return _prepare({"residents": df}, {"residents": numbers or number.analyse(df["my_number"])})["residents"]
+
+
+def _is_corporate_one(value: str) -> bool:
+    return bool(_CORPORATE.search(unicodedata.normalize("NFKC", str(value))))
+
+
+# Python's ``\s`` within names[_SPLIT_SAFE] after NFKC; RE2's ``\s`` lacks \x0b and \x1c-\x1f.
+_CORPORATE_RE2 = _CORPORATE.pattern.replace("\\s", "[\\x09-\\x0d\\x1c-\\x20]")
+
+
+def is_corporate(holder: pd.Series) -> pd.Series:
+    """True where a bank holder name is a company (ｶ) / (ｶ / ﾕ) … abbreviations)."""
+    arr = to_arrow_strings(holder)
+    if arr is None:
+        from ._unique import on_unique
+
+        flags = on_unique(_is_corporate_one, holder, dtype=None)
+        return flags.astype("boolean").fillna(False).astype(bool)
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    # Characters whose NFKC is the same in Arrow and Python: Arrow's regex; the rest one by one.
+    safe = pc.match_substring_regex(distinct, names._SPLIT_SAFE).to_numpy(zero_copy_only=False)
+    flags = pc.match_substring_regex(pc.utf8_normalize(distinct, "NFKC"), _CORPORATE_RE2).to_numpy(
+        zero_copy_only=False)
+    slow = np.flatnonzero(~safe)
+    if len(slow):
+        flags[slow] = [_is_corporate_one(v) for v in distinct.take(pa.array(slow)).to_pylist()]
+    codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy()
+    return pd.Series(np.append(flags, False)[codes], index=holder.index, name=holder.name)
+
+
+def prepare_bank(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
+    """Key columns for bank registrations: the holder name is the only identity."""
+    return _prepare({"bank": df}, {"bank": numbers or number.analyse(df["my_number"])})["bank"]
+
+
+def _digits_one(value: str) -> str:
+    return re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", value))
+
+
+def _account_digits(values: pd.Series) -> pd.Series:
+    """The digits of an account field after NFKC; NA where there are none."""
+    arr = to_arrow_strings(values.astype("string[pyarrow]"))
+    if arr is None:  # a lone surrogate: per value
+        s = values.astype("string").map(_digits_one, na_action="ignore").astype("string[pyarrow]")
+    else:
+        ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)  # NFKC leaves ASCII alone
+        digits = pc.replace_substring_regex(arr, "[^0-9]", "")
+        slow = np.flatnonzero(~ascii_.to_numpy(zero_copy_only=False))
+        if len(slow):
+            mask = np.zeros(len(arr), dtype=bool)
+            mask[slow] = True
+            fixed = [_digits_one(v) for v in arr.take(pa.array(slow)).to_pylist()]
+            digits = pc.replace_with_mask(digits, pa.array(mask), pa.array(fixed, digits.type))
+        s = pd.Series(pd.arrays.ArrowStringArray(digits), index=values.index)
+    return s.where(s.str.len() > 0)
+
+
 def _account_key(df: pd.DataFrame) -> pd.Series:
     """bank|branch|type-less account number, digits only; NA when the number is missing."""
-    def digits(col: str) -> pd.Series:
-        s = df[col].astype("string[pyarrow]").str.normalize("NFKC").str.replace(r"[^0-9]", "", regex=True)
-        return s.where(s.str.len() > 0)
-
-    acct = digits("account_number")
-    key = digits("bank_code").fillna("?") + "|" + digits("branch_code").fillna("?") + "|" + acct.str.lstrip("0")
+    acct = _account_digits(df["account_number"])
+    key = (_account_digits(df["bank_code"]).fillna("?") + "|" + _account_digits(df["branch_code"]).fillna("?")
+           + "|" + acct.str.lstrip("0"))
     return key.where(acct.notna())
 
 
 def prepare_insurance(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for insurance records: the insurer's view of the person."""
-    out = df.copy()
-    out["number"], out["number_reason"] = numbers or number.analyse(df["my_number"])
-    out = out.join(_name_parts(df["name"])).join(_kana_parts(df["name_kana"]))
-    out["birth"] = dates.birth_date(df["birth_date"])
-    out["sex"] = sex_codes(df["sex"])
-    out["sex_reason"] = sex_reason(df["sex"])  # a code outside the list makes the record unreadable
-    out["addr_key"] = address.address_key(df["address"])
-    out["corporate"] = False
-    out["account"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
-    return add_phonetic(out)
+    return _prepare({"insurance": df}, {"insurance": numbers or number.analyse(df["my_number"])})["insurance"]
