@@ -134,7 +134,13 @@ def on_columns(func: Callable[[pd.Series], Any], *columns: pd.Series) -> list[An
     per column, aligned to it.  Columns of different dtypes are keyed apart."""
     if len(columns) < 2 or len({c.dtype for c in columns}) > 1:
         return [func(c) for c in columns]
-    keyed = func(pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True))
+    arrays = [to_arrow_strings(c) for c in columns]
+    if all(a is not None for a in arrays) and len({a.type for a in arrays}) == 1:
+        # One Arrow chunk: every step below reads it without concatenating again.
+        joined = pd.Series(pd.arrays.ArrowStringArray(pa.concat_arrays(arrays)))
+    else:
+        joined = pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True)
+    keyed = func(joined)
     out, start = [], 0
     for c in columns:
         part = keyed.iloc[start:start + len(c)]

@@ -86,14 +86,15 @@ class Pending:
             self.plain = np.zeros(len(s), dtype=bool)
             self.bodies: list[str] = []
             return
+        plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
         # Digits with separators or full width (6214 9832 0257, ６２１４－…) are the same
         # number once ``_text`` has cleaned them: cleaned in Arrow, then checked as plain.
-        spelled = pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False)
+        spelled = pc.and_(pc.invert(plain), pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False))
         if pc.any(spelled).as_py():
             cleaned = pc.replace_substring_regex(pc.utf8_normalize(pc.if_else(spelled, arr, ""), "NFKC"),
                                                  _ARROW_SEPARATORS, "")
             arr = pc.if_else(spelled, cleaned, arr)
-        plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
+            plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
         self.plain = plain.to_numpy(zero_copy_only=False)
         self.encoded = pc.dictionary_encode(pc.if_else(plain, arr, None))
         self.bodies = pc.utf8_slice_codeunits(self.encoded.dictionary, 0, 11).to_pylist()

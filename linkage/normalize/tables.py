@@ -47,8 +47,8 @@ def _joined(full: pd.Series, fam: pd.Series, giv: pd.Series, key, exact: pd.Seri
     joined = fam + giv
     direct = (joined.isna() | exact).to_numpy()
     if direct.any():
-        both = pa.chunked_array([_arrow(joined), _arrow(key(full[direct]).reindex(full.index))])
-        joined = pd.Series(pd.arrays.ArrowStringArray(pc.if_else(pa.array(direct), both.chunk(1), both.chunk(0))),
+        keys = _arrow(key(full[direct]))
+        joined = pd.Series(pd.arrays.ArrowStringArray(pc.replace_with_mask(_arrow(joined), pa.array(direct), keys)),
                            index=full.index, name=full.name)
     return joined
 
