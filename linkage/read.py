@@ -294,9 +294,11 @@ def _utf8_line(body: bytes, limit: int = 10_000) -> int | None:
         m = _UTF8_JA.search(body, pos)
         if m is None:
             return None
-        start = max(body.rfind(b"\n", 0, m.start()), body.rfind(b"\r", 0, m.start())) + 1
-        ends = [i for i in (body.find(b"\n", m.end()), body.find(b"\r", m.end())) if i >= 0]
-        end = min(ends) if ends else len(body)
+        # the line around the match; searches stay within it (a file without
+        # \r must not be scanned to its end once per line)
+        start = max(body.rfind(b"\n", pos, m.start()), body.rfind(b"\r", pos, m.start())) + 1
+        brk = _LINE_END.search(body, m.end())
+        end = brk.start() if brk else len(body)
         try:
             body[start:end].decode("utf-8")
             return _line_of(body, start)
@@ -379,6 +381,7 @@ def _column_at(body: bytes, pos: int) -> str | None:
 _LEADING_BLANK = re.compile(r"(?:[ \t\u3000]*(?:\r\n|\r|\n))*")
 _BREAK = re.compile(r"\r\n|\r|\n")
 _BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+_LINE_END = re.compile(rb"[\r\n]")
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
@@ -390,25 +393,28 @@ def _parse_text(text: str, label: str) -> _Raw | None:
     text = text[lead.end():]
     if text.endswith("\x1a"):  # DOS end-of-file mark from older systems
         text = text.rstrip("\x1a")
-    if not text.strip():
+    if not text or text.isspace():
         return None
-    first_line = _BREAK.split(text, maxsplit=1)[0]
+    first_break = _BREAK.search(text)
+    first_line = text[: first_break.start()] if first_break else text
     sep = "\t" if first_line.count("\t") > first_line.count(",") else ","
     try:
-        frame = _csv_frame(text, sep)
+        data = text.encode("utf-8")  # the C parser is fastest on bytes
+        frame = _csv_frame(data, sep)
     except pd.errors.ParserError as e:
-        raise _parser_error(e, text, sep, skipped, label) from None
+        raise _parser_error(e, data, sep, skipped, label) from None
     except (pd.errors.EmptyDataError, ValueError, OverflowError):
         raise InputError(label, "cannot parse as CSV/TSV") from None
-    starts = _record_starts(frame, text) + skipped
+    starts = _record_starts(frame, data) + skipped
     cols = [frame[c].to_numpy(dtype=object) for c in frame.columns]
     header = [c[0] for c in cols]
-    return _Raw(header, [c[1:] for c in cols], starts[1:], drop_blank_rows=True)
+    # Cells go to Arrow strings here, once: every cell is a str (no NA filtering).
+    return _Raw(header, [_arrow_text(c[1:]) for c in cols], starts[1:], drop_blank_rows=True)
 
 
-def _csv_frame(text: str, sep: str, nrows: int | None = None) -> pd.DataFrame:
+def _csv_frame(data: bytes, sep: str, nrows: int | None = None) -> pd.DataFrame:
     return pd.read_csv(
-        io.BytesIO(text.encode("utf-8")),  # the C parser is fastest on bytes
+        io.BytesIO(data),
         encoding="utf-8",
         sep=sep,
         header=None,
@@ -422,10 +428,10 @@ def _csv_frame(text: str, sep: str, nrows: int | None = None) -> pd.DataFrame:
     )
 
 
-def _record_starts(frame: pd.DataFrame, text: str) -> np.ndarray:
+def _record_starts(frame: pd.DataFrame, data: bytes) -> np.ndarray:
     """1-based line on which each parsed record starts (header record first)."""
     n = len(frame)
-    lines = _count_breaks(text) + (0 if text.endswith(("\n", "\r")) else 1)
+    lines = _count_breaks(data) + (0 if data.endswith((b"\n", b"\r")) else 1)
     if lines == n:  # no line breaks inside quoted cells: one record per line
         return np.arange(1, n + 1, dtype=np.int64)
     extra = np.zeros(n, dtype=np.int64)
@@ -438,11 +444,13 @@ def _record_starts(frame: pd.DataFrame, text: str) -> np.ndarray:
     return 1 + np.concatenate(([0], np.cumsum(per_record)[:-1])).astype(np.int64)
 
 
-def _count_breaks(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
+def _count_breaks(data: bytes) -> int:
+    """Line breaks (\\n, \\r\\n or \\r) in UTF-8 text (counted on bytes: fast)."""
+    cr = data.count(b"\r")
+    return data.count(b"\n") + cr - (data.count(b"\r\n") if cr else 0)
 
 
-def _parser_error(err: Exception, text: str, sep: str, skipped: int, label: str) -> InputError:
+def _parser_error(err: Exception, data: bytes, sep: str, skipped: int, label: str) -> InputError:
     """Turn a pandas tokenizer error into an InputError with the file line."""
     msg = str(err)
     if m := _RAGGED.search(msg):
@@ -453,13 +461,13 @@ def _parser_error(err: Exception, text: str, sep: str, skipped: int, label: str)
         what = 'a quoted cell (") is never closed'
     else:
         return InputError(label, "cannot parse as CSV/TSV")
-    return InputError(label, what, row=_start_of_record(text, sep, record) + skipped)
+    return InputError(label, what, row=_start_of_record(data, sep, record) + skipped)
 
 
-def _start_of_record(text: str, sep: str, record: int) -> int:
+def _start_of_record(data: bytes, sep: str, record: int) -> int:
     """Line on which 0-based ``record`` starts (all records before it parse)."""
     try:
-        before = _csv_frame(text, sep, nrows=record)
+        before = _csv_frame(data, sep, nrows=record)
     except (pd.errors.ParserError, ValueError):  # pragma: no cover - defensive
         return record + 1
     breaks = sum(int(before[c].str.count(_BREAK.pattern).sum()) for c in before.columns)
@@ -468,17 +476,36 @@ def _start_of_record(text: str, sep: str, record: int) -> int:
 
 # ------------------------------------------------------------------- Parquet
 def _read_parquet(path: Path, label: str) -> _Raw:
-    import pyarrow.parquet as pq
-
     what = "a directory of Parquet files" if path.is_dir() else "a Parquet file"
     try:
-        table = pq.read_table(path)
+        table = _parquet_table(path)
         keep = [n for n in table.column_names if not re.fullmatch(r"__index_level_\d+__", n)]
         columns = [_arrow_values(table.column(n)) for n in keep]
     except Exception as e:  # pyarrow raises many types for a bad file
         raise InputError(label, f"cannot read as {what} ({type(e).__name__})") from None
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     return _Raw(keep, columns, rows, drop_blank_rows=False)
+
+
+def _parquet_table(path: Path) -> pa.Table:
+    """The table in a Parquet file or directory of files.
+
+    A file is read directly: threads across columns, one chunk per row group,
+    no dataset layer.  The dataset reader (``pq.read_table``) reads directories
+    (partitions) and has the last word on any file the direct read cannot take
+    (damaged, duplicate column names), so what fails, and how, is unchanged.
+    """
+    import pyarrow.parquet as pq
+
+    if not path.is_dir():
+        try:
+            with pq.ParquetFile(path) as file:
+                table = file.read(use_threads=True)
+            if len(set(table.column_names)) == table.num_columns:
+                return table
+        except Exception:  # noqa: BLE001 - the dataset reader below raises its own error
+            pass
+    return pq.read_table(path)
 
 
 def _arrow_values(col: Any) -> Any:
@@ -711,8 +738,26 @@ def _cell_date_or_text(v: Any) -> Any:
 #: Text columns come out as Arrow-backed strings (no Python object per cell).
 TEXT = "string[pyarrow]"
 #: Python's ``str.isspace`` characters: a cell made only of them is blank.
-_BLANK = (r"^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
-          r"\x{205f}\x{3000}]*$")
+_SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+           + "\u2028\u2029\u202f\u205f\u3000")
+_BLANK = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]*$"
+
+
+def _first_two_bytes(spaces: str) -> np.ndarray:
+    """Lookup table over (first byte << 8 | second byte) of a cell: True where
+    the cell may start with one of ``spaces`` (any second byte after a one-byte
+    character, as the cell may end there)."""
+    table = np.zeros(1 << 16, dtype=bool)
+    for c in spaces:
+        b = c.encode("utf-8")
+        if len(b) == 1:
+            table[b[0] << 8: (b[0] + 1) << 8] = True
+        else:
+            table[b[0] << 8 | b[1]] = True
+    return table
+
+
+_MAY_START_BLANK = _first_two_bytes(_SPACES)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -720,28 +765,91 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _blank_to_na(values: np.ndarray) -> pd.Series:
     """Object array of str (or missing) -> ``string[pyarrow]`` Series; blank cells missing."""
+    return _text_from_arrow(_arrow_strings(values))
+
+
+def _arrow_text(values: np.ndarray) -> pd.Series:
+    """Object array of str (or missing) -> ``string[pyarrow]`` Series, cells as they are."""
+    return pd.Series(pd.arrays.ArrowStringArray(_arrow_strings(values)))
+
+
+def _arrow_strings(values: np.ndarray) -> pa.LargeStringArray:
+    """Object array of str (or missing) -> Arrow ``large_string``."""
     values = np.asarray(values, dtype=object)
     try:
-        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
     except (UnicodeEncodeError, pa.ArrowException):
         # A lone surrogate (no UTF-8 form) can only come from a damaged source: U+FFFD, as for bad bytes.
         fixed = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
-        arr = pa.array(fixed, type=pa.large_string(), from_pandas=True)
-    return _text_from_arrow(arr)
+        return pa.array(fixed, type=pa.large_string(), from_pandas=True)
 
 
 def _text_from_arrow(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
     """Arrow strings -> ``string[pyarrow]`` Series with blank cells missing and
     NULs as U+FFFD (a NUL inside a cell, as Parquet and DataFrames can carry,
     marks it damaged, as for CSV)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pc.any(pc.match_substring(arr, "\x00")).as_py():
+    arr = _one_large_string(arr)
+    offsets, data = _string_buffers(arr)
+    if _has_nul(offsets, data) and pc.any(pc.match_substring(arr, "\x00")).as_py():
         arr = pc.replace_substring(arr, "\x00", "\ufffd")
-    blank = pc.match_substring_regex(arr, _BLANK)
-    if pc.any(blank).as_py():
+        offsets, data = _string_buffers(arr)
+    blank = _blank_cells(arr, offsets, data)
+    if blank is not None:
         arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
     return pd.Series(pd.arrays.ArrowStringArray(arr))
+
+
+def _one_large_string(arr: pa.Array | pa.ChunkedArray) -> pa.LargeStringArray:
+    """One contiguous ``large_string`` array (the type ``string[pyarrow]`` holds)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else pc.cast(arr, pa.large_string())
+
+
+def _string_buffers(arr: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Views (no copy) of a ``large_string`` array's offsets (n + 1) and value bytes."""
+    _, offsets, data = arr.buffers()
+    if offsets is None:  # an empty array may have no buffers
+        return np.zeros(len(arr) + 1, dtype=np.int64), np.empty(0, dtype=np.uint8)
+    starts = np.frombuffer(offsets, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    return starts, (np.empty(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8))
+
+
+def _has_nul(offsets: np.ndarray, data: np.ndarray) -> bool:
+    """Whether the bytes the cells span hold a zero byte: one vectorised pass."""
+    span = data[offsets[0]: offsets[-1]]
+    return bool(span.size) and int(span.min()) == 0
+
+
+def _blank_cells(arr: pa.LargeStringArray, offsets: np.ndarray, data: np.ndarray) -> pa.Array | None:
+    """Boolean mask of the cells that are empty or only ``_SPACES``; None when none is.
+
+    Only cells that are empty or start with the bytes of a space character can
+    be blank: those few are tested with the regex, the rest never reach it.
+    """
+    n = len(arr)
+    if n == 0:
+        return None
+    starts = offsets[:-1]
+    maybe = offsets[1:] == starts
+    if data.size:  # the bytes at a cell's start (past a short cell's end they only add candidates)
+        first = data.take(starts, mode="clip").astype(np.uint16)
+        first <<= 8
+        first |= data.take(starts + 1, mode="clip")
+        maybe |= _MAY_START_BLANK[first]
+    if arr.null_count:  # a missing cell stays missing: not a candidate
+        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+        maybe &= np.unpackbits(bits, count=arr.offset + n, bitorder="little")[arr.offset:].view(bool)
+    which = np.flatnonzero(maybe)
+    if not which.size:
+        return None
+    found = pc.match_substring_regex(arr.take(pa.array(which)), _BLANK)
+    which = which[found.to_numpy(zero_copy_only=False)]
+    if not which.size:
+        return None
+    mask = np.zeros(n, dtype=bool)
+    mask[which] = True
+    return pa.array(mask)
 
 
 def _as_text(values: Any) -> pd.Series:

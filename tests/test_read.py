@@ -1,6 +1,7 @@
 """Tests for the Read stage: linkage.read.read_table, file_digest, InputError."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import pickle
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkage.errors import InputError
+from linkage import read as reader
 from linkage.read import ALIASES, REQUIRED, ROW, file_digest, read_table
 
 BANK_HEADER = "record_id,my_number,holder_kana"
@@ -590,3 +592,162 @@ def test_blank_cells_are_exactly_the_python_whitespace_ones(cells):
 def test_a_lone_surrogate_becomes_a_damaged_cell_not_a_crash():
     frame = pd.DataFrame({"record_id": ["a"], "my_number": ["1"], "holder_kana": ["ﾔﾏﾀﾞ\ud800"]})
     assert read_table(frame, "bank")["holder_kana"].tolist() == ["ﾔﾏﾀﾞ\ufffd"]
+
+
+# ------------------------------------------ fast paths: blank cells and NULs
+# Characters that share their first UTF-8 bytes with a space character (or are
+# otherwise close to one) but are not spaces: they must never be made missing.
+_NEAR_SPACES = ["\u200b", "\u2010", "\u202a", "\u2060", "\u205e", "\u3001", "\u3041", "\u1681", "\xa1", "\x86",
+                "\ufeff", "\x1b", "\x7f", "ｱ", "a"]
+_PY_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+
+
+def test_space_set_is_exactly_python_isspace():
+    assert sorted(reader._SPACES) == [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+def _tricky_cells() -> list[str | None]:
+    near = _NEAR_SPACES
+    cells: list[str | None] = ["", None, "ﾔﾏﾀﾞ\x00ﾀﾛｳ", "\x00", " \x00 ", "山田 太郎", " 山田", "ｱ "]
+    cells += _PY_SPACES + [a + b for a, b in zip(_PY_SPACES, reversed(_PY_SPACES))]
+    cells += near + [s + near[i % len(near)] for i, s in enumerate(_PY_SPACES)]
+    cells += [near[i % len(near)] + s for i, s in enumerate(_PY_SPACES)]
+    return cells
+
+
+def _expected(cells: list[str | None]) -> list[str | None]:
+    return [None if c is None or not c.strip() else c.replace("\x00", "\ufffd") for c in cells]
+
+
+def _bank_table(cells: list[str | None]):
+    import pyarrow as pa
+
+    return pa.table({"record_id": [f"r{i}" for i in range(len(cells))], "my_number": ["1"] * len(cells),
+                     "holder_kana": pa.array(cells, pa.string())})
+
+
+@pytest.mark.parametrize("route", ["parquet", "parquet-row-groups", "parquet-directory", "dataframe-slice"])
+def test_blank_and_nul_cells_on_every_arrow_route(tmp_path, route):
+    import pyarrow.parquet as pq
+
+    cells = _tricky_cells()
+    table = _bank_table(cells)
+    ids = [f"r{i}" for i in range(len(cells))]
+    if route == "parquet":
+        pq.write_table(table, tmp_path / "b.parquet")
+        source = tmp_path / "b.parquet"
+    elif route == "parquet-row-groups":  # several chunks per column
+        pq.write_table(table, tmp_path / "b.parquet", row_group_size=7)
+        source = tmp_path / "b.parquet"
+    elif route == "parquet-directory":
+        (tmp_path / "d").mkdir()
+        pq.write_table(table.slice(0, 20), tmp_path / "d" / "part-0.parquet")
+        pq.write_table(table.slice(20), tmp_path / "d" / "part-1.parquet")
+        source = tmp_path / "d"
+    else:  # Arrow-backed DataFrame column that starts inside its buffers (offset > 0)
+        frame = table.to_pandas().astype("string[pyarrow]").iloc[5:]
+        cells, ids, source = cells[5:], ids[5:], frame
+    df = read_table(source, "bank")
+    assert df["holder_kana"].dtype == "string[pyarrow]"
+    assert df["holder_kana"].array._pa_array.type == "large_string"
+    assert values(df, "holder_kana") == _expected(cells)
+    assert values(df, "record_id") == ids
+
+
+def test_blank_and_nul_cells_in_csv(tmp_path):
+    cells = [c for c in _tricky_cells() if c is not None]
+    frame = pd.DataFrame({"record_id": [f"r{i}" for i in range(len(cells))], "my_number": "1", "holder_kana": cells})
+    p = write(tmp_path, "bank.csv", frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL))
+    df = read_table(p, "bank")
+    assert values(df, "holder_kana") == _expected(cells)
+    assert df["holder_kana"].dtype == "string[pyarrow]"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.none() | st.text(alphabet=st.sampled_from(_PY_SPACES + _NEAR_SPACES + ["\x00"]), max_size=4),
+                min_size=1, max_size=30),
+       st.integers(min_value=1, max_value=8))
+def test_parquet_blank_cells_are_exactly_the_python_whitespace_ones(tmp_path, cells, row_group_size):
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "b.parquet"
+    pq.write_table(_bank_table(cells), p, row_group_size=row_group_size)
+    assert values(read_table(p, "bank"), "holder_kana") == _expected(cells)
+
+
+def test_parquet_with_several_row_groups_reads_like_one(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = _bank_table([f"ﾔﾏﾀﾞ {i}" if i % 3 else " " for i in range(50)])
+    pq.write_table(table, tmp_path / "one.parquet")
+    pq.write_table(table, tmp_path / "many.parquet", row_group_size=6)
+    one, many = read_table(tmp_path / "one.parquet", "bank"), read_table(tmp_path / "many.parquet", "bank")
+    pd.testing.assert_frame_equal(one, many)
+    assert one[ROW].tolist() == list(range(1, 51)) and one["holder_kana"].isna().sum() == 17
+
+
+# ------------------------------------------ fast paths: encoding detection
+def _utf8_line_reference(body: bytes, limit: int = 10_000) -> int | None:
+    """The plain scan ``_utf8_line`` must agree with (whole-file searches per line)."""
+    import re
+
+    ja = re.compile(rb"(?:[\xe3-\xe9][\x80-\xbf]{2}|\xef[\xbc-\xbf][\x80-\xbf])")
+    checked = pos = 0
+    while checked < limit:
+        m = ja.search(body, pos)
+        if m is None:
+            return None
+        start = max(body.rfind(b"\n", 0, m.start()), body.rfind(b"\r", 0, m.start())) + 1
+        ends = [i for i in (body.find(b"\n", m.end()), body.find(b"\r", m.end())) if i >= 0]
+        end = min(ends) if ends else len(body)
+        try:
+            body[start:end].decode("utf-8")
+            head = body[:start]
+            return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+        except UnicodeDecodeError:
+            pass
+        pos, checked = end, checked + 1
+    return None
+
+
+_PIECES = [b"\n", b"\r", b"\r\n", "ア".encode(), "ア".encode("cp932"), "髙".encode("cp932"), "ｱ".encode("cp932"),
+           b"\xe3\x82", b"\xe3\x82\xa2\xe3", b"a,", b"\xef\xbd\xb1", b"\x82\xa0"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.integers(min_value=1, max_value=6))
+def test_utf8_line_finds_the_line_the_plain_scan_finds(pieces, limit):
+    body = b"".join(pieces)
+    assert reader._utf8_line(body, limit) == _utf8_line_reference(body, limit)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_utf8_line_after_many_cp932_lines_names_its_row(tmp_path, newline):
+    lines = [BANK_HEADER] + [f"{i},{i},髙橋ｱｲ" for i in range(3000)]
+    content = newline.join(lines).encode("cp932") + newline.encode() + f"x,y,髙橋{newline}".encode()
+    err = raises(write(tmp_path, "bank.csv", content), "bank")
+    assert err.row == 3002 and "row 3002" in str(err)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_cp932_file_reads_with_any_line_break(tmp_path, newline):
+    lines = [RES_JA] + [f"12345678901{i % 10},髙橋 {i},ﾀｶﾊｼ,S60.4.12,1,東京都,{i},世帯主" for i in range(300)]
+    p = write(tmp_path, "res.csv", newline.join(lines) + newline, encoding="cp932")
+    df = read_table(p, "residents")
+    assert len(df) == 300 and df[ROW].tolist() == list(range(2, 302))
+    assert values(df, "name")[:2] == ["髙橋 0", "髙橋 1"]
+
+
+def test_parquet_files_the_direct_read_cannot_take_still_fail_cleanly(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dup = pa.Table.from_arrays([pa.array(["a"]), pa.array(["1"]), pa.array(["ｱ"]), pa.array(["ｲ"])],
+                               names=["record_id", "my_number", "holder_kana", "holder_kana"])
+    pq.write_table(dup, tmp_path / "dup.parquet")
+    assert "cannot read as a Parquet file" in str(raises(tmp_path / "dup.parquet", "bank"))
+    pq.write_table(_bank_table([f"ﾔﾏﾀﾞ {i}" for i in range(3000)]), tmp_path / "ok.parquet", compression="none")
+    data = bytearray((tmp_path / "ok.parquet").read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64  # a damaged data page, intact footer
+    err = raises(write(tmp_path, "damaged.parquet", bytes(data)), "bank")
+    assert "cannot read as a Parquet file" in str(err)
