@@ -440,3 +440,18 @@ def test_nul_inside_dataframe_cells_does_not_merge_values() -> None:
     assert len(f) == 3
     assert f.loc["N1", "status"] == "ok"
     assert f.loc["N2", "reason"] == "BAD_RECORD" and f.loc["N3", "reason"] == "BAD_RECORD"
+
+
+def test_the_first_bad_table_in_order_is_named_although_tables_are_read_at_once(tmp_path) -> None:
+    """Residents, bank and insurance are read concurrently; the error is still
+    the one a one-by-one read would raise first."""
+    from handmade import write_csvs
+
+    d = write_csvs(tmp_path)
+    (d / "bank.csv").write_text("record_id,my_number\nb1,1\n", encoding="utf-8")  # columns missing
+    (d / "insurance.csv").write_bytes(b"\x00\xff garbage")
+    with pytest.raises(linkage.InputError, match="bank"):
+        linkage.audit(d / "residents.csv", bank=d / "bank.csv", insurance=d / "insurance.csv")
+    (d / "residents.csv").write_text("nothing,useful\n1,2\n", encoding="utf-8")
+    with pytest.raises(linkage.InputError, match="residents"):
+        linkage.audit(d / "residents.csv", bank=d / "bank.csv", insurance=d / "insurance.csv")
