@@ -180,7 +180,7 @@ def bench_audit(sizes: list[int]) -> None:
     print(table(rows, ["residents", "linked records", "audit s", "write s", "total s", "records/s", "peak MiB",
                        "helper peak MiB", "recordlinkage s", "rl / audit compare", "rl / whole audit"]))
     print("\nrecordlinkage: a plain Compare (Jaro-Winkler on kana, exact birth date and sex) on the same"
-          " record-card holder pairs (linkage.baseline); ratios are its time over the audit's."
+          " record-card holder pairs (linkage.baseline); ratios are its time over the audit's.")
     print("peak MiB: the audit process's own peak resident memory; helper peak MiB: the largest child"
           " process it started (linkage.background: address keys and check digits on the second core).")
     names = list(next(iter(stages.values())))
