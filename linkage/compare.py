@@ -14,7 +14,10 @@ them, and returns a categorical Series of levels, best first:
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import jellyfish
@@ -23,7 +26,7 @@ import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
-from .keycols import Keys, equal
+from .keycols import Keys, concat_equal, encode, equal, factorize_first, full_equal, joined_rows, whole_columns
 from .normalize import address as _address
 from .normalize._unique import on_unique
 from .normalize import dates as _dates
@@ -212,32 +215,42 @@ def combine(*levels: np.ndarray) -> np.ndarray:
     ).astype(np.int8)
 
 
-def _split_by_other(full: Keys, fam: Keys, giv: Keys, other_fam: Keys, other_giv: Keys) -> tuple[Keys, Keys]:
+def _split_by_other(full: Keys, fam: Keys, giv: Keys, other_fam: Keys, other_giv: Keys,
+                    known: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Keys, Keys]:
     """Where a name is unsplit, split it where the other side's family name
     ends (山田太郎 vs 山田 太郎) or its given name begins (田中花子 vs 鈴木 花子,
     a former name): returns the (family, given) keys, the given name filled
-    only where it was missing."""
+    only where it was missing.  ``known`` is (pairs where the other side's
+    full key is its two parts run together, whether the full keys are equal):
+    there the name is the other side's parts exactly where it is their full key."""
     todo = np.flatnonzero(fam.na & ~full.na & (~other_fam.na | ~other_giv.na))
     if not len(todo):
         return fam, giv
-    fv, ov, gv = full.values(todo), other_fam.values(todo), other_giv.values(todo)
-    new_fam = np.full(len(todo), None, dtype=object)
-    new_giv = np.full(len(todo), None, dtype=object)
+    giv_na = giv.na
     # Mostly the name is the other side's two parts run together: split it there.
-    both = np.flatnonzero(~other_fam.na[todo] & ~other_giv.na[todo])
-    same = both[(ov[both] + gv[both]) == fv[both]]
-    new_fam[same], new_giv[same] = ov[same], gv[same]
-    rest = np.ones(len(todo), dtype=bool)
-    rest[same] = False
-    for k in np.flatnonzero(rest):
-        f, o, g = fv[k], ov[k], gv[k]
+    both = todo[~other_fam.na[todo] & ~other_giv.na[todo]]
+    fits = np.zeros(len(both), dtype=bool)
+    ask = np.ones(len(both), dtype=bool) if known is None else ~known[0][both]
+    if known is not None:
+        fits[~ask] = known[1][both[~ask]]
+    fits[ask] = concat_equal(other_fam, other_giv, full, both[ask])
+    same = both[fits]
+    rest = np.setdiff1d(todo, same, assume_unique=True)
+    fam = fam.replace_with(same, other_fam)
+    giv = giv.replace_with(same[giv_na[same]], other_giv)
+    if not len(rest):
+        return fam, giv
+    fv, ov, gv = full.values(rest), other_fam.values(rest), other_giv.values(rest)
+    new_fam = np.full(len(rest), None, dtype=object)
+    new_giv = np.full(len(rest), None, dtype=object)
+    for k, (f, o, g) in enumerate(zip(fv.tolist(), ov.tolist(), gv.tolist())):
         if o is not None and f.startswith(o) and len(f) > len(o):
             new_fam[k], new_giv[k] = o, f[len(o):]
         elif g is not None and f.endswith(g) and len(f) > len(g):
             new_fam[k], new_giv[k] = f[: len(f) - len(g)], g
     done = new_fam != None  # noqa: E711
-    fill = done & giv.na[todo]
-    return fam.replace(todo[done], new_fam[done]), giv.replace(todo[fill], new_giv[fill])
+    fill = done & giv_na[rest]
+    return fam.replace(rest[done], new_fam[done]), giv.replace(rest[fill], new_giv[fill])
 
 
 def _near(keys: np.ndarray) -> np.ndarray:
@@ -299,12 +312,14 @@ NearFunc = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _grade(a: Keys, b: Keys, close: float, near_a: NearFunc | None = None,
-           near_b: NearFunc | None = None) -> np.ndarray:
+           near_b: NearFunc | None = None, eq: np.ndarray | None = None) -> np.ndarray:
     """:func:`grade_keys` on :class:`Keys`: strings are only looked at (and near
-    keys only made) for pairs whose keys differ."""
+    keys only made) for pairs whose keys differ.  ``eq`` is :func:`equal` of
+    the keys when already known; one ``near`` function for both sides is
+    called once."""
     out = np.full(len(a), UNKNOWN, dtype=np.int8)
     present = ~a.na & ~b.na
-    eq = equal(a, b)
+    eq = equal(a, b) if eq is None else eq
     out[present] = DISAGREE
     out[eq] = AGREE
     rest = np.flatnonzero(present & ~eq)
@@ -313,7 +328,11 @@ def _grade(a: Keys, b: Keys, close: float, near_a: NearFunc | None = None,
         near = cpdist(list(av), list(bv), scorer=JaroWinkler.normalized_similarity, workers=-1) >= close
         far = np.flatnonzero(~near)  # near keys can only add to what Jaro-Winkler found
         if near_a is not None and near_b is not None and len(far):
-            la, lb = near_a(rest[far], av[far]), near_b(rest[far], bv[far])
+            if near_a is near_b:
+                both = near_a(np.concatenate([rest[far], rest[far]]), np.concatenate([av[far], bv[far]]))
+                la, lb = both[: len(far)], both[len(far):]
+            else:
+                la, lb = near_a(rest[far], av[far]), near_b(rest[far], bv[far])
             lp = pd.notna(la) & pd.notna(lb)
             near[far[lp]] = la[lp] == lb[lp]
         out[rest[near]] = CLOSE
@@ -337,20 +356,36 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
     li = np.asarray(li, dtype=np.int64)
     ri = np.asarray(ri, dtype=np.int64)
     n = len(li)
-    cols = ("name_key", "fam_key", "giv_key", "kana_key", "fam_kana", "giv_kana")
-    L = {c: Keys.take(left, c, li) for c in cols}
-    R = {c: Keys.take(right, c, ri) for c in cols}
+    # Name parts as integer codes; full names taken only where needed when the
+    # pairs cover the tables (their equality then mostly follows from the parts').
+    whole = whole_columns(left["name_key"], right["name_key"], n)
+    full_keys = Keys.rows if whole else Keys.take
+    L = {c: full_keys(left, c, li) for c in ("name_key", "kana_key")}
+    R = {c: full_keys(right, c, ri) for c in ("name_key", "kana_key")}
+    # The work on whole columns (Arrow kernels, which let other threads run) on several cores.
+    jobs: dict[Any, Callable[[], Any]] = {"addr": partial(_grade_address, left["addr_key"], right["addr_key"], li, ri)}
+    for c in ("fam_key", "giv_key", "fam_kana", "giv_kana"):
+        jobs[c] = partial(encode, left[c], right[c], li, ri)
+    if whole:
+        for side, frame in enumerate((left, right)):
+            for full, fam, giv in NAME_KEYS:
+                jobs[full, side] = partial(joined_rows, frame[full], frame[fam], frame[giv])
+    done = _run(jobs, threads=_THREADS if whole else 1)
+    for c in ("fam_key", "giv_key", "fam_kana", "giv_kana"):
+        L[c], R[c] = done[c]
+    joined = _joined_names(li, ri, L, R, done) if whole else {}
     l_latin = left["latin"].to_numpy(dtype=bool)[li] if n else np.zeros(0, dtype=bool)
     r_latin = right["latin"].to_numpy(dtype=bool)[ri] if n else np.zeros(0, dtype=bool)
     mixed = l_latin != r_latin  # alphabet on one side only: kanji keys cannot meet
     out: dict[str, np.ndarray] = {}
 
     # Split an unsplit name where the other side's parts fit.
-    for A, B in ((L, R), (R, L)):
-        A["fam_key"], A["giv_key"] = _split_by_other(A["name_key"], A["fam_key"], A["giv_key"], B["fam_key"],
-                                                     B["giv_key"])
-        A["fam_kana"], A["giv_kana"] = _split_by_other(A["kana_key"], A["fam_kana"], A["giv_kana"], B["fam_kana"],
-                                                       B["giv_kana"])
+    for other, (A, B) in enumerate(((L, R), (R, L))):
+        for full, fam, giv in NAME_KEYS:
+            # Where the other side's full key is its parts run together (never where
+            # split here), the full keys are equal exactly where the parts fit.
+            known = (joined[full][1 - other], joined[full][2]) if full in joined else None
+            A[fam], A[giv] = _split_by_other(A[full], A[fam], A[giv], B[fam], B[giv], known)
 
     m = np.flatnonzero(mixed)
     for part in ("fam", "giv"):
@@ -368,7 +403,7 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
             # The right side has kanji but no kana: is the left kana a reading of it?
             ask = np.flatnonzero(rq.na & ~lq.na & ~rk.na)
             if len(ask):
-                graded = lexicon.lookup(part, rk.values(ask), lq.values(ask))
+                graded = _lookup(lexicon, part, rk, lq, ask)
                 reading[ask] = np.where(graded == 3, UNKNOWN, graded)
         # Alphabet against katakana: a transliteration can confirm, never refute.
         translit = np.full(n, UNKNOWN, dtype=np.int8)
@@ -389,11 +424,13 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
     loose = lambda at, keys: _loose(keys)  # noqa: E731
     at = np.arange(n) if detail else np.flatnonzero((out["fam"] == UNKNOWN) | (out["giv"] == UNKNOWN))
     names, kana = (L["name_key"], R["name_key"]), (L["kana_key"], R["kana_key"])
+    names_eq, kana_eq = (joined[c][2] if c in joined else None for c in ("name_key", "kana_key"))
     if not detail:
         names, kana = tuple(k.subset(at) for k in names), tuple(k.subset(at) for k in kana)
-    full_kanji = _grade(*names, THRESHOLDS["name"], near, near)
+        names_eq, kana_eq = (None if e is None else e[at] for e in (names_eq, kana_eq))
+    full_kanji = _grade(*names, THRESHOLDS["name"], near, near, names_eq)
     full_kanji[mixed[at]] = UNKNOWN
-    full_kana = _grade(*kana, THRESHOLDS["kana"], loose, loose)
+    full_kana = _grade(*kana, THRESHOLDS["kana"], loose, loose, kana_eq)
     full = np.full(n, UNKNOWN, dtype=np.int8)
     full[at] = combine(full_kanji, full_kana)
     for part in ("fam", "giv"):
@@ -412,13 +449,63 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
     known = ~np.isnan(ls) & ~np.isnan(rs)
     out["sex"] = np.where(known, np.where(ls == rs, AGREE, DISAGREE), UNKNOWN).astype(np.int8)
 
-    # Address (bank records have none: only pairs whose left side has one are looked at).
-    out["addr"] = np.full(n, UNKNOWN, dtype=np.int8)
-    at = np.flatnonzero(left["addr_key"].notna().to_numpy(dtype=bool)[li]) if n else np.zeros(0, dtype=np.int64)
-    if len(at):
-        out["addr"][at] = _grade(Keys.take(left, "addr_key", li[at]), Keys.take(right, "addr_key", ri[at]),
-                                 THRESHOLDS["address"])
+    out["addr"] = done["addr"]
     return pd.DataFrame(out if detail else {f: out[f] for f in FEATURES})
+
+
+def _grade_address(left: pd.Series, right: pd.Series, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Grades of the address keys ``left[li]`` against ``right[ri]`` (bank records
+    have none: only pairs whose left side has one are looked at)."""
+    out = np.full(len(li), UNKNOWN, dtype=np.int8)
+    at = np.flatnonzero(left.notna().to_numpy(dtype=bool)[li]) if len(li) else np.zeros(0, dtype=np.int64)
+    if len(at):
+        out[at] = _grade(Keys.at(left, li[at]), Keys.at(right, ri[at]), THRESHOLDS["address"])
+    return out
+
+
+#: Threads for the whole-column work of one comparison (:func:`_run`).
+_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _run(jobs: dict[Any, Callable[[], Any]], threads: int) -> dict[Any, Any]:
+    """The result of each job, on up to ``threads`` threads (here when 1)."""
+    if threads <= 1:
+        return {k: job() for k, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {k: pool.submit(job) for k, job in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+#: Full-name key columns and their (family, given) parts.
+NAME_KEYS = (("name_key", "fam_key", "giv_key"), ("kana_key", "fam_kana", "giv_kana"))
+
+
+def _joined_names(li: np.ndarray, ri: np.ndarray, L: dict[str, Keys], R: dict[str, Keys],
+                  rows: dict[Any, np.ndarray | None]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each full-name column (where computable from Arrow columns): at the
+    pairs, whether the left and the right full key is its coded parts run
+    together, and whether the full keys are equal (:func:`keycols.full_equal`).
+    ``rows[full, 0]`` and ``rows[full, 1]`` are :func:`keycols.joined_rows` of
+    the left and right tables."""
+    out = {}
+    for full, fam, giv in NAME_KEYS:
+        lj, rj = rows[full, 0], rows[full, 1]
+        if lj is None or rj is None:
+            continue
+        lj, rj = lj.take(li), rj.take(ri)
+        eq = full_equal(L[full], R[full], (L[fam], L[giv]), (R[fam], R[giv]), lj, rj)
+        if eq is not None:
+            out[full] = lj, rj, eq
+    return out
+
+
+def _lookup(lexicon, part: str, kanji: Keys, kana: Keys, at: np.ndarray) -> np.ndarray:
+    """``lexicon.lookup`` of the (kanji, kana) keys at pairs ``at``, asked once
+    per distinct pair of values."""
+    kv, qv = kanji.values(at), kana.values(at)
+    kc, qc = pd.factorize(kv)[0].astype(np.int64), pd.factorize(qv)[0].astype(np.int64)
+    codes, first = factorize_first(kc * (int(qc.max(initial=0)) + 2) + qc)
+    return lexicon.lookup(part, kv[first], qv[first])[codes]
 
 
 def _undecided(*views: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -95,6 +96,22 @@ def test_isin_and_positions_in_never_match_missing_values(values, among, storage
     distinct = list(dict.fromkeys(a for a in among if a is not None))
     found = keycols.positions_in(s, np.array(distinct, dtype=object))
     assert found.tolist() == [distinct.index(v) if v in distinct else -1 for v in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(maybe_text, max_size=8), min_size=1, max_size=4), st.data(), st.booleans())
+def test_take_from_chunks_is_arrow_take(chunks, data, chunkwise):
+    column = pa.chunked_array([pa.array(c, type=pa.large_string()) for c in chunks], type=pa.large_string())
+    rows = len(column)
+    idx = np.array(data.draw(st.lists(st.integers(0, max(rows - 1, 0)), max_size=20 if rows else 0)), dtype=np.int64)
+    share = keycols._CHUNKWISE_SHARE
+    keycols._CHUNKWISE_SHARE = float("inf") if chunkwise else 0.0
+    try:
+        taken = keycols.take(column, idx)
+    finally:
+        keycols._CHUNKWISE_SHARE = share
+    assert taken.type == column.type
+    assert taken.to_pylist() == [column[int(i)].as_py() for i in idx]
 
 
 @settings(max_examples=200, deadline=None)
