@@ -1,4 +1,4 @@
-"""Work for a second core: pure calls run in a helper process while this one goes on.
+"""Work for a second core: a helper process works while this one goes on.
 
 The audit is mostly single-threaded Python and Arrow; on a machine with more
 than one core, :class:`Background` hands a batch of independent calls (say the
@@ -9,15 +9,23 @@ nothing leaves the machine.  A fresh interpreter, not ``fork``: the parent's
 threads (Arrow's pool) cannot deadlock it, and a user's script is never
 re-imported.  Whatever goes wrong in the helper (it cannot start, it crashes,
 it is killed), the calls run here instead, so the result never depends on it.
+
+:class:`Forked` is for work that needs everything this process holds (the
+reports read the whole audit result): a ``fork`` child shares it
+copy-on-write and hands back only an exception, if any.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
+import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +38,7 @@ Call = tuple[Callable[..., Any], tuple[Any, ...]]
 
 def worth_it(values: int) -> bool:
     """True when a helper process pays off: big inputs on a machine with a spare core."""
-    return values >= MIN_VALUES and (os.cpu_count() or 1) > 1
+    return values >= MIN_VALUES and spare_cores() >= 1
 
 
 def _name(func: Callable[..., Any]) -> tuple[str, str]:
@@ -106,6 +114,131 @@ class Background:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def spare_cores() -> int:
+    """Cores this process may use besides the one it runs on."""
+    try:
+        return len(os.sched_getaffinity(0)) - 1
+    except (AttributeError, OSError):
+        return (os.cpu_count() or 1) - 1
+
+
+def can_fork() -> bool:
+    """Whether :class:`Forked` may run (Linux: fork is reliable there; macOS and Windows lack it or warn)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class Forked:
+    """Run ``job`` in a forked child process (it inherits everything copy-on-write).
+
+    :meth:`join` waits and raises the child's exception in this process (same
+    type and message, pickled back through a pipe); :meth:`kill` stops it.
+    The child dies with its parent (``PR_SET_PDEATHSIG``) and leaves through
+    ``os._exit``: no atexit handlers, no flushing of inherited buffers.
+    """
+
+    def __init__(self, job: Callable[[], None], what: str) -> None:
+        self.what = what
+        parent = os.getpid()
+        read, write = os.pipe()
+        gc.freeze()  # the child's collector then leaves the parent's objects (and their pages) alone
+        try:
+            with warnings.catch_warnings():  # Python 3.12+ warns of forking with threads (Arrow's pools)
+                warnings.filterwarnings("ignore", message=".*multi-threaded.*fork", category=DeprecationWarning)
+                pid = os.fork()
+        except BaseException:
+            os.close(read)
+            os.close(write)
+            raise
+        finally:
+            gc.unfreeze()
+        if pid == 0:  # the child: never returns
+            os.close(read)
+            _run_child(job, write, parent)
+        os.close(write)
+        self.pid: int | None = pid
+        self.fd = read
+
+    def join(self) -> None:
+        """Wait for the child; raise what it raised."""
+        with os.fdopen(self.fd, "rb", closefd=False) as fh:
+            payload = fh.read()
+        status = self._reap(0)
+        if payload:
+            raise pickle.loads(payload)
+        if status != 0:
+            how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else
+                   f"status {os.waitstatus_to_exitcode(status)}")
+            raise RuntimeError(f"the process writing {self.what} ended with {how}")
+
+    def kill(self) -> None:
+        """Stop the child if it still runs (this process failed: its work is not wanted)."""
+        self._reap(signal.SIGKILL)
+
+    def _reap(self, sig: int) -> int:
+        """Signal the child (0: none), wait for it, close the pipe; its wait status."""
+        if self.pid is None:
+            return 0
+        if sig:
+            os.kill(self.pid, sig)  # our unreaped child: the pid cannot have been reused
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        os.close(self.fd)
+        return status
+
+
+def _run_child(job: Callable[[], None], fd: int, parent: int) -> None:
+    """Body of a :class:`Forked` child: run, send back any exception, exit."""
+    code = 1
+    try:
+        _die_with_parent(parent)
+        payload = b""
+        try:
+            job()
+            code = 0
+        except BaseException as err:  # noqa: BLE001 - handed to the parent
+            payload = _pickled(err)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+    finally:
+        os._exit(code)
+
+
+def _pickled(err: BaseException) -> bytes:
+    """The exception as pickle bytes that load back (with a note saying where it was raised);
+    else a RuntimeError naming its type and message."""
+    note = f"(raised while writing in a second process: {_where(err)})"
+    err.__traceback__ = None
+    try:
+        err.add_note(note)
+        data = pickle.dumps(err)
+        pickle.loads(data)
+        return data
+    except Exception:  # noqa: BLE001 - exception classes that do not pickle exist
+        stand_in = RuntimeError(f"{type(err).__name__}: {err}")
+        stand_in.add_note(note)
+        return pickle.dumps(stand_in)
+
+
+def _where(err: BaseException) -> str:
+    """Where the exception was raised: file, line and function (no values)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else "?"
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (a killed run leaves no writer behind)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
 
 
 def _resolve(module: str, qualname: str) -> Callable[..., Any]:

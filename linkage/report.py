@@ -3,10 +3,18 @@
 Files are written into a temporary sibling directory and swapped into place,
 so a run that fails or is killed midway leaves the previous output intact.
 Findings files hold no timestamps, so the same input gives the same bytes.
+
+Speed: the findings become one Arrow table, for both findings files and the
+workbook's sort keys.  From :data:`PARALLEL_MIN_ROWS` rows (Linux, two or
+more cores) a forked child (:class:`linkage.background.Forked`) writes report.xlsx,
+findings.parquet and summary.json while this process writes findings.csv and
+report.html; the child's exception is raised here, a failure here stops the
+child, and without ``fork`` everything is written here, one file after another.
 """
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import errno
 import glob
 import json
@@ -15,14 +23,18 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
+from .background import Forked, can_fork, spare_cores
 from .explain import SEVERITY
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from .result import AuditResult
 
 #: Characters that make a spreadsheet cell a formula (formula injection).
@@ -44,22 +56,196 @@ def neutralise(values: pd.Series) -> pd.Series:
     return s.where(~risky, "'" + s) if risky.any() else s
 
 
+def neutralise_arrow(values: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
+    """:func:`neutralise` for an Arrow string array, in bulk (nulls stay null): a value is
+    risky when its first bytes are one of :data:`FORMULA_START`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    raw = values.cast(pa.binary() if pa.types.is_string(values.type) else pa.large_binary())  # no copy
+    starts = [s.encode("utf-8") for s in FORMULA_START]
+    risky = None
+    for size in sorted({len(b) for b in starts}):
+        hit = pc.is_in(pc.binary_slice(raw, 0, size), value_set=pa.array([b for b in starts if len(b) == size]))
+        risky = hit if risky is None else pc.or_(risky, hit)
+    if not pc.any(risky).as_py():
+        return values
+    quote, empty = pa.scalar("'", values.type), pa.scalar("", values.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, values, empty), values)
+
+
+def as_str(values: pd.Series) -> pd.Series:
+    """``values.astype(str)``, without converting every row of a categorical one by one."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype(str)
+    codes, names = text_codes(values)
+    return pd.Series(names[codes], index=values.index, name=values.name, dtype=object)
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``values.astype(str)`` as ``(codes, names)`` with ``names[codes]`` the text of each row;
+    a categorical one is coded without converting its rows (missing: the last name)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        names = pd.Series(values.cat.categories, dtype=object).astype(str).to_numpy(dtype=object)
+        names = np.append(names, np.array([str(np.nan)], dtype=object))  # "nan", as astype(str) writes it
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes < 0, len(names) - 1, codes), names
+    codes, names = pd.factorize(values.astype(str).to_numpy(dtype=object))
+    return codes, np.asarray(names, dtype=object)
+
+
+def text_is(values: pd.Series, text: str) -> np.ndarray:
+    """``(values.astype(str) == text).to_numpy()``, by codes for a categorical."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, names = text_codes(values)
+        return np.isin(codes, np.flatnonzero(names == text))
+    return (values.astype(str) == text).to_numpy(dtype=bool)
+
+
+def count_by(columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """``DataFrame(columns as text).groupby(list(columns)).size()`` as a frame with ``count``:
+    one row per combination that occurs, in the order groupby sorts them, counted by codes."""
+    coded = [text_codes(v) for v in columns.values()]
+    dims = tuple(max(len(names), 1) for _, names in coded)
+    key, n = np.unique(np.ravel_multi_index([codes for codes, _ in coded], dims), return_counts=True)
+    parts = np.unravel_index(key, dims)
+    small = pd.DataFrame({c: names[k] for c, (_, names), k in zip(columns, coded, parts)})
+    small["count"] = n.astype(np.int64)
+    return small.groupby(list(columns), sort=True, as_index=False)["count"].sum()  # equal texts: one row
+
+
+#: Text columns of findings.csv that could start a formula.
+_CSV_NEUTRALISED = ("record_id", "evidence", "my_number", "suggested_my_number")
+
+
+def arrow_column(values: pd.Series, type: "pa.DataType | None" = None) -> "pa.Array":
+    """``values`` as Arrow, as ``pa.Table.from_pandas`` converts a column; a pandas string
+    column with Python storage is read as it is stored (pd.NA is null), without the copy
+    and missing-value pass its own conversion makes."""
+    import pyarrow as pa
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
+        return pa.array(np.asarray(values.array), type=type or pa.string(), from_pandas=True)
+    return pa.array(values, type=type, from_pandas=True)
+
+
+def findings_table(findings: pd.DataFrame) -> "pa.Table | None":
+    """The findings as Arrow, as ``DataFrame.to_parquet(index=False)`` converts them, made once
+    for findings.parquet and findings.csv; None when a column :func:`neutralise` treats is
+    not a pandas string column (pandas then writes both files as it always did)."""
+    import pyarrow as pa
+
+    if not all(isinstance(findings[c].dtype, pd.StringDtype) for c in _CSV_NEUTRALISED):
+        return None
+    if any(dtype == object for dtype in findings.dtypes) or not findings.columns.is_unique:
+        table = pa.Table.from_pandas(findings, preserve_index=False)  # object columns: pandas infers from values
+    else:  # the pandas metadata depends on the dtypes alone: take it from no rows, convert columns directly
+        schema = pa.Table.from_pandas(findings.iloc[:0], preserve_index=False).schema
+        table = pa.Table.from_arrays([arrow_column(findings[name], field.type)
+                                      for name, field in zip(findings.columns, schema)], schema=schema)
+    if findings.attrs:  # as pandas keeps them
+        table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(findings.attrs)})
+    return table
+
+
+def write_parquet(findings: pd.DataFrame, table: "pa.Table | None", path: Path) -> None:
+    """findings.parquet, the bytes ``findings.to_parquet(path, index=False)`` writes."""
+    import pyarrow.parquet as pq
+
+    if table is None:
+        findings.to_parquet(path, index=False)
+    else:
+        pq.write_table(table, str(path), compression="snappy")
+
+
+def write_findings_csv(findings: pd.DataFrame, table: "pa.Table | None", path: Path) -> None:
+    """findings.csv with text a spreadsheet would run as a formula neutralised (:func:`write_csv`)."""
+    if table is None:
+        safe = findings.copy()
+        for col in _CSV_NEUTRALISED:
+            safe[col] = neutralise(safe[col])
+        write_csv(safe, path)
+        return
+    for col in _CSV_NEUTRALISED:
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, table.field(i), neutralise_arrow(table.column(i)))
+    _write_csv_table(table, path)
+
+
 def write_csv(findings: pd.DataFrame, path: Path) -> None:
     """findings.csv: UTF-8 with a BOM (so Excel opens it), text quoted, written by Arrow's CSV writer."""
     import pyarrow as pa
+
+    _write_csv_table(pa.Table.from_pandas(findings, preserve_index=False), path)
+
+
+def _write_csv_table(table: "pa.Table", path: Path) -> None:
     import pyarrow.csv as pacsv
 
-    table = pa.Table.from_pandas(findings, preserve_index=False)
     with open(path, "wb") as fh:
         fh.write(codecs.BOM_UTF8)
         pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
+def severity_order(findings: pd.DataFrame, table: "pa.Table | None" = None) -> np.ndarray:
+    """Row positions in :func:`sort_by_severity`'s order: a stable sort by Arrow (pandas
+    when a key column holds Python objects).  ``table``, the findings as Arrow
+    (:func:`findings_table`) when the caller has them, saves converting text keys."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def key(name: str) -> "pa.Array | pa.ChunkedArray":
+        values = findings[name]
+        if table is not None and (isinstance(values.dtype, pd.StringDtype) or values.dtype == np.float64):
+            return table.column(name)  # as _sort_key makes it: text as is, NaN as null
+        return _sort_key(values)
+
+    rank = _severity_rank(findings["status"])
+    names = ("score", "source", "record_id")
+    try:
+        arrow = pa.table({"_o": pa.array(rank, from_pandas=True), **{k: key(k) for k in names}})
+    except (pa.ArrowException, TypeError, ValueError, UnicodeEncodeError):  # Python objects: pandas sorts them
+        frame = findings[list(names)].reset_index(drop=True).assign(_o=rank)
+        return frame.sort_values(["_o", *names], kind="mergesort").index.to_numpy()
+    return pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in ("_o", *names)]).to_numpy()
+
+
+def _severity_rank(status: pd.Series) -> np.ndarray:
+    """SEVERITY of each status (NaN for an unknown one: last)."""
+    if isinstance(status.dtype, pd.CategoricalDtype):
+        rank = pd.Series(status.cat.categories).astype(str).map(SEVERITY).to_numpy(dtype=float)
+        codes = status.cat.codes.to_numpy()
+        return np.append(rank, np.nan)[np.where(codes < 0, len(rank), codes)]
+    return status.astype(str).map(SEVERITY).to_numpy(dtype=float)
+
+
+def _sort_key(values: pd.Series) -> "pa.Array":
+    """One sort key as Arrow, ordered as pandas orders it: categories by their codes, missing last."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        return pa.array(codes, mask=codes < 0)
+    if values.dtype == object:
+        raise TypeError("object column: sorted by pandas")
+    if pd.api.types.is_float_dtype(values.dtype):  # NaN and NA alike: missing
+        return pa.array(values.to_numpy(dtype=float, na_value=np.nan), from_pandas=True)
+    return arrow_column(values)
+
+
 def sort_by_severity(findings: pd.DataFrame) -> pd.DataFrame:
     """Mislinks first, then invalid, review, ok; lowest score first within each."""
-    order = findings["status"].astype(str).map(SEVERITY)
-    return findings.assign(_o=order).sort_values(["_o", "score", "source", "record_id"], kind="mergesort").drop(
-        columns="_o")
+    return findings.take(severity_order(findings))
+
+
+def mislink_view(result: "AuditResult") -> "AuditResult":
+    """The audit's mislinks alone: all that :func:`linkage.plot.households` reads,
+    so it runs on thousands of rows instead of millions (same answer)."""
+    keep = np.flatnonzero(text_is(result.findings["status"], "mislink"))
+    holder = np.asarray(result.context.holder)[keep]
+    return dataclasses.replace(result, findings=result.findings.take(keep),
+                               context=dataclasses.replace(result.context, holder=holder))
 
 
 def summary_dict(result: "AuditResult") -> dict[str, Any]:
@@ -233,6 +419,12 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+#: Rows from which a second process writes some files alongside (Linux, two or more cores).
+PARALLEL_MIN_ROWS = 50_000
+#: The files the second process writes (they take about as long as the rest).
+CHILD_FILES = ("xlsx", "parquet", "summary")
+
+
 def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
     f = result.findings
     paths = {
@@ -242,16 +434,40 @@ def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
         "xlsx": d / "report.xlsx",
         "summary": d / "summary.json",
     }
-    f.to_parquet(paths["parquet"], index=False)
-    safe = f.copy()
-    for col in ("record_id", "evidence", "my_number", "suggested_my_number"):
-        safe[col] = neutralise(safe[col])
-    write_csv(safe, paths["csv"])
-    from .report_html import render_html
-    from .report_xlsx import write_xlsx
+    from . import report_html, report_xlsx  # looked up at the call: tests replace the writers
 
-    paths["html"].write_text(render_html(result, lang), encoding="utf-8")
-    write_xlsx(result, paths["xlsx"], lang)
-    paths["summary"].write_text(json.dumps(summary_dict(result), ensure_ascii=False, indent=2, sort_keys=True,
-                                           default=str) + "\n", encoding="utf-8")
+    table = findings_table(f)  # before the fork: the child shares it
+    jobs: dict[str, Callable[[], Any]] = {
+        "parquet": lambda: write_parquet(f, table, paths["parquet"]),
+        "csv": lambda: write_findings_csv(f, table, paths["csv"]),
+        "html": lambda: paths["html"].write_text(report_html.render_html(result, lang), encoding="utf-8"),
+        "xlsx": lambda: report_xlsx.write_xlsx(result, paths["xlsx"], lang, table=table),
+        "summary": lambda: paths["summary"].write_text(json.dumps(summary_dict(result), ensure_ascii=False, indent=2,
+                                                                  sort_keys=True, default=str) + "\n",
+                                                       encoding="utf-8"),
+    }
+    child = None
+    if _parallel(len(f)):
+        theirs = [jobs[k] for k in CHILD_FILES]
+        try:
+            child = Forked(lambda: [job() for job in theirs], " and ".join(paths[k].name for k in CHILD_FILES))
+        except OSError:  # no process to spare (EAGAIN, ENOMEM): all of it here
+            pass
+        else:
+            for k in CHILD_FILES:
+                del jobs[k]
+    try:
+        for job in jobs.values():
+            job()
+        if child is not None:
+            child.join()
+    except BaseException:
+        if child is not None:
+            child.kill()
+        raise
     return paths
+
+
+def _parallel(rows: int) -> bool:
+    """Whether a second process pays: enough rows, a second core, and ``fork`` (Linux)."""
+    return rows >= PARALLEL_MIN_ROWS and can_fork() and spare_cores() >= 1

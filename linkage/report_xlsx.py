@@ -9,9 +9,10 @@ quote, as in findings.csv.
 Speed: xlsxwriter spends ~5 µs per cell, which made the capped All sheet
 (100,000 rows) dominate a run.  So xlsxwriter writes the structure (formats,
 headers, widths, panes, filters, the Summary sheet) and the findings rows are
-rendered as worksheet XML in bulk, string values escaped once per distinct
-value, in the same inline-string form xlsxwriter's ``constant_memory`` mode
-uses, and spliced into the sheets before the file is zipped.
+rendered as worksheet XML in bulk by Arrow string kernels, each distinct value
+escaped once, in the same inline-string form xlsxwriter's ``constant_memory``
+mode uses, and spliced into the sheets before the file is zipped.  Only the
+rows a sheet shows are taken from the findings, in severity order.
 """
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .plot import STATUS_WORDS, households
-from .report import XLSX_ALL_CAP, neutralise, sort_by_severity
+from .report import (XLSX_ALL_CAP, arrow_column, count_by, mislink_view, neutralise_arrow, severity_order,
+                     text_codes)
 from .report_html import ACTION_WORDS, COLUMN_WORDS, REASON_WORDS, SOURCE_WORDS
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from .result import AuditResult
 
 SHEETS = ("Summary", "Mislinks", "Review", "Invalid", "All")
@@ -82,15 +86,33 @@ ZIP_LEVEL = 1
 CELL_LIMIT = 32_767
 
 _WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+_WIDE_RE2 = ("[\\x{1100}-\\x{115f}\\x{2e80}-\\x{a4cf}\\x{ac00}-\\x{d7a3}\\x{f900}-\\x{faff}\\x{fe30}-\\x{fe4f}"
+             "\\x{ff00}-\\x{ff60}\\x{ffe0}-\\x{ffe6}]")  # _WIDE for Arrow (RE2)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 
 
-def write_xlsx(result: "AuditResult", path: Path, lang: str = "en", cap: int = XLSX_ALL_CAP) -> None:
-    """Write the workbook to ``path``: Summary, then the findings sheets, worst first."""
+def write_xlsx(result: "AuditResult", path: Path, lang: str = "en", cap: int = XLSX_ALL_CAP,
+               table: "pa.Table | None" = None) -> None:
+    """Write the workbook to ``path``: Summary, then the findings sheets, worst first.
+
+    ``table`` is the findings as Arrow (:func:`linkage.report.findings_table`) when the
+    caller has them: sort keys and cell text are then taken from it, not converted again.
+    """
     lang = lang if lang in LABELS else "en"
     words = LABELS[lang]
-    f = sort_by_severity(result.findings)
+    f = result.findings
+    order = severity_order(f, table)
+    codes, names = text_codes(f["status"])
+    n_by = np.bincount(codes, minlength=len(names))
+    codes = codes[order]
+    sheets = {}
+    for key, s in (("Mislinks", "mislink"), ("Review", "review"), ("Invalid", "invalid"), ("All", None)):
+        match = np.flatnonzero(names == s)
+        sheets[key] = ((np.flatnonzero(np.isin(codes, match))[:cap], int(n_by[match].sum())) if s else
+                       (np.arange(min(cap, len(order))), len(f)))
+    shown = np.unique(np.concatenate([at for at, _ in sheets.values()]))  # positions in order, ascending
+    rows = f.take(order[shown])
+    tails = column_tails(rows, None if table is None else table.take(order[shown]))  # once for every sheet
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False,
@@ -98,16 +120,16 @@ def write_xlsx(result: "AuditResult", path: Path, lang: str = "en", cap: int = X
                                                                  "font_charset": 128}})
     fmt = _formats(wb)
     _summary(wb.add_worksheet(words["Summary"]), result, words, lang, fmt)
-    bodies: dict[str, tuple[str, int]] = {}
-    status = f["status"].astype(str)
-    for key, part in (("Mislinks", f[status == "mislink"]), ("Review", f[status == "review"]),
-                      ("Invalid", f[status == "invalid"]), ("All", f)):
-        note = words["sheet_note"][key].format(n=len(part))
-        if len(part) > cap:
-            note = words["capped"].format(cap=cap, n=len(part))
+    bodies: dict[str, tuple[memoryview, int]] = {}
+    for key, (at, n) in sheets.items():
+        note = words["sheet_note"][key].format(n=n)
+        if n > cap:
+            note = words["capped"].format(cap=cap, n=n)
         ws = wb.add_worksheet(words[key])
-        body = _findings_sheet(ws, part.head(cap), note, len(part) > cap, lang, fmt)
-        bodies[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (body, 2 + min(len(part), cap))
+        pick = np.searchsorted(shown, at)
+        _findings_sheet(ws, rows.iloc[pick[:WIDTH_SAMPLE]], len(at), note, n > cap, lang, fmt)
+        body = _rows_xml([t.take(pick) for t in tails], len(at), first_row=2)
+        bodies[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (body, 2 + min(n, cap))
     wb.close()
     _splice(buf.getvalue(), Path(path), bodies)
 
@@ -165,7 +187,8 @@ def _summary(ws, result: "AuditResult", words: dict[str, Any], lang: str, fmt: d
     table(words["by_status"], [words["status"], "", words["count"], words["share"], words["what"]],
           [[s, sw[s], counts.get(s, 0), counts.get(s, 0) / total if total else 0.0, ACTION_WORDS[lang][s]]
            for s in order], ["text", "text", "int", "pct", "text"])
-    pivot = pd.crosstab(f["source"].astype(str), f["status"].astype(str)).reindex(columns=list(order), fill_value=0)
+    pivot = (count_by({"source": f["source"], "status": f["status"]})
+             .pivot(index="source", columns="status", values="count").reindex(columns=list(order)).fillna(0))
     table(words["by_source"], [words["source"]] + [sw[s] for s in order],
           [[SOURCE_WORDS[lang].get(src, src)] + [int(pivot.at[src, s]) for s in order] for src in pivot.index],
           ["text"] + ["int"] * len(order))
@@ -177,7 +200,7 @@ def _summary(ws, result: "AuditResult", words: dict[str, Any], lang: str, fmt: d
           [[SOURCE_WORDS[lang].get(str(r.source), str(r.source)), sw[str(r.status)], str(r.reason), int(r.count),
             REASON_WORDS[lang].get(str(r.reason), "")] for r in s.itertuples()],
           ["text", "text", "text", "int", "text"])
-    hh = households(result)
+    hh = households(mislink_view(result))
     if len(hh):
         table(words["households"], [words["household"], words["mislinks"], words["reason"], "", words["records_col"]],
               [[h.household, h.mislinks, h.reasons, "", h.records] for h in hh.itertuples()],
@@ -208,16 +231,21 @@ def _safe(text: str) -> str:
 
 def _display_width(values: pd.Series) -> int:
     """Widest value in characters, CJK counted twice (on a sample)."""
-    s = values.head(WIDTH_SAMPLE).dropna().astype(str)
-    if s.empty:
-        return 0
-    u = pd.Series(s.unique())
-    return int((u.str.len() + u.str.count(_WIDE.pattern)).max())
+    sample = values.head(WIDTH_SAMPLE)
+    if isinstance(sample.dtype, pd.StringDtype):  # by Arrow: no Python per value
+        import pyarrow.compute as pc
+
+        text = arrow_column(sample)
+        widths = pc.add(pc.utf8_length(text), pc.count_substring_regex(text, _WIDE_RE2)).to_numpy(zero_copy_only=False)
+        return int(np.nanmax(widths, initial=0))
+    s = sample.dropna().astype(str)
+    return max((len(t) + len(_WIDE.findall(t)) for t in set(s.tolist())), default=0)
 
 
-def _findings_sheet(ws, df: pd.DataFrame, note: str, capped: bool, lang: str, fmt: dict[str, Any]) -> str:
-    """Note, header, widths, frozen panes and filter; return the XML rows of the body."""
-    cols = list(df.columns)
+def _findings_sheet(ws, sample: pd.DataFrame, n: int, note: str, capped: bool, lang: str,
+                    fmt: dict[str, Any]) -> None:
+    """Note, header, widths (fitted to ``sample``, the first rows), frozen panes and a filter over ``n`` rows."""
+    cols = list(sample.columns)
     head = COLUMN_WORDS[lang] if lang != "en" else {}  # English: the findings column names, as in findings.csv
     ws.write_string(0, 0, note, fmt["warn"] if capped else fmt["note"])
     for j, c in enumerate(cols):
@@ -225,93 +253,152 @@ def _findings_sheet(ws, df: pd.DataFrame, note: str, capped: bool, lang: str, fm
         ws.write_string(1, j, label, fmt["head"])
         limit = EVIDENCE_WIDTH if c == "evidence" else MAX_WIDTH
         width = max(MIN_WIDTH, _display_width(pd.Series([label])) + 3,
-                    min(limit, _display_width(df[c]) + 2))
+                    min(limit, _display_width(sample[c]) + 2))
         ws.set_column(j, j, width)
     ws.freeze_panes(2, 0)
-    ws.autofilter(1, 0, 1 + max(len(df), 1), max(len(cols) - 1, 0))
+    ws.autofilter(1, 0, 1 + max(n, 1), max(len(cols) - 1, 0))
     ws.set_landscape()
     ws.repeat_rows(1)
-    return sheet_rows_xml(df, first_row=2)
 
 
-def _escape(values: pd.Series) -> pd.Series:
-    """Cell text as XML: control characters as _xHHHH_ (Excel's escape), & < > escaped."""
-    s = values.str.slice(0, CELL_LIMIT)
-    todo = s.str.contains(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]", regex=True).fillna(False).to_numpy(dtype=bool)
-    if not todo.any():
+def _lit(text: str) -> "pa.Scalar":
+    import pyarrow as pa
+
+    return pa.scalar(text, pa.large_string())
+
+
+#: Characters that need escaping in cell XML, as RE2 (Arrow) patterns.
+_TODO_RE2 = r"[&<>_\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]"
+_ESCAPED_RE2 = r"(_x[0-9a-fA-F]{4}_)"
+_CONTROL_RE2 = r"[\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]"
+#: What Python's ``\s`` matches (``str.isspace``; none lies above U+3000): cells starting or ending
+#: with one keep their spaces (``xml:space="preserve"``).
+_SPACES = [chr(i) for i in range(0x3001) if chr(i).isspace()]
+
+
+def _escape(values: "pa.Array") -> "pa.Array":
+    """Cell text as XML: cut to Excel's cell limit, a literal ``_xHHHH_`` escaped as
+    ``_x005F_xHHHH_``, control characters as _xHHHH_ (Excel's escape), & < > escaped."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = pc.utf8_slice_codeunits(values, 0, CELL_LIMIT)
+    if not pc.any(pc.match_substring_regex(s, _TODO_RE2)).as_py():
         return s
-    t = s[todo]
-    t = t.str.replace(_ESCAPED, r"_x005F\1", regex=True)
-    t = t.str.replace(_CONTROL, lambda m: f"_x{ord(m.group(0)):04X}_", regex=True)
-    t = t.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False).str.replace(
-        ">", "&gt;", regex=False)
-    s = s.copy()
-    s[todo] = t
+    s = pc.replace_substring_regex(s, _ESCAPED_RE2, r"_x005F\1")
+    control = pc.fill_null(pc.match_substring_regex(s, _CONTROL_RE2), False)
+    if pc.any(control).as_py():  # rare: each one in Python
+        fixed = [_CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", t) for t in s.filter(control).to_pylist()]
+        s = pc.replace_with_mask(s, control, pa.array(fixed, type=s.type))
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        s = pc.replace_substring(s, char, entity)
     return s
 
 
-def _string_cells(values: pd.Series) -> np.ndarray:
-    """Per value, the inline-string cell XML after ``r="A1"`` ('' where empty)."""
-    text = values.astype("string")
-    if text.str.contains("\x00", regex=False).any():
-        # pandas hashes strings up to a NUL only ("a\x00b" == "a"): no dedupe here.
-        codes = np.where(text.isna().to_numpy(), -1, np.arange(len(text)))
-        uniques = text.to_numpy()
+def _string_tails(values: "pd.Series | pa.Array") -> "pa.Array":
+    """Per value, the inline-string cell XML after ``r="A1"`` (null where empty: no cell);
+    each distinct value is neutralised and escaped once.  ``values`` as text: a Series
+    (converted as ``astype("string")`` does) or an Arrow text array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pd.Series):
+        text = arrow_column(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"),
+                            pa.large_string())
     else:
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    u = neutralise(pd.Series(uniques, dtype="string"))
-    esc = _escape(u)
-    preserve = (u.str.match(r"^\s") | u.str.contains(r"\s$", regex=True)).fillna(False).to_numpy(dtype=bool)
-    keep = ' xml:space="preserve"'
-    tails = np.array([f' t="inlineStr"><is><t{keep if p else ""}>{e}</t></is></c>'
-                      for e, p in zip(esc.fillna("").tolist(), preserve)] + [""], dtype=object)
-    tails[:-1][(u.fillna("") == "").to_numpy()] = ""  # empty strings: no cell
-    return tails[codes]
+        text = pc.cast(values, pa.large_string())
+    enc = pc.dictionary_encode(text)
+    u = neutralise_arrow(enc.dictionary)
+    first, last = pc.utf8_slice_codeunits(u, 0, 1), pc.utf8_slice_codeunits(u, -1)
+    spaces = pa.array(_SPACES, type=pa.large_string())
+    preserve = pc.or_(pc.is_in(first, value_set=spaces), pc.is_in(last, value_set=spaces))
+    tails = pc.binary_join_element_wise(
+        _lit(' t="inlineStr"><is><t'), pc.if_else(preserve, _lit(' xml:space="preserve"'), _lit("")), _lit(">"),
+        _escape(u), _lit("</t></is></c>"), _lit(""))
+    tails = pc.if_else(pc.equal(u, _lit("")), pa.scalar(None, pa.large_string()), tails)  # empty: no cell
+    return pc.take(tails, enc.indices)
 
 
-def _number_cells(values: pd.Series) -> np.ndarray:
+def _number_tails(values: pd.Series) -> "pa.Array":
+    """Per value, the number cell XML after ``r="A1"`` (null where missing or not finite)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    finite = np.isfinite(x)
-    return np.array([f"><v>{v!r}</v></c>" if ok else "" for v, ok in zip(x.tolist(), finite)], dtype=object)
+    codes, uniques = pd.factorize(x.view(np.int64))  # by bits: 0.0 and -0.0 print differently
+    tails = pa.array([f"><v>{v!r}</v></c>" for v in uniques.view(float).tolist()], type=pa.large_string())
+    return pc.if_else(pa.array(np.isfinite(x)), pc.take(tails, pa.array(codes)), pa.scalar(None, pa.large_string()))
 
 
-def sheet_rows_xml(df: pd.DataFrame, first_row: int = 1) -> str:
-    """``<row>`` elements for ``df`` starting at 0-based sheet row ``first_row``.
+def column_tails(df: pd.DataFrame, table: "pa.Table | None" = None) -> list["pa.Array"]:
+    """Per column, each row's cell XML after ``r="A1"`` (null: no cell); a sheet's rows are
+    then :func:`_rows_xml` of these, or of a ``take`` of them.  ``table``: the same rows
+    as Arrow (``pa.Table.from_pandas``), whose text columns are used as they are."""
+    import pyarrow as pa
+
+    out = []
+    for c in df.columns:
+        v = df[c]
+        numeric = pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
+        if numeric:
+            out.append(_number_tails(v))
+            continue
+        arrow = table.column(c) if table is not None else None
+        text = arrow is not None and (isinstance(v.dtype, pd.StringDtype) or (
+            isinstance(v.dtype, pd.CategoricalDtype) and pa.types.is_dictionary(arrow.type)
+            and pa.types.is_string(arrow.type.value_type)))  # str categories: decoding is astype("string")
+        out.append(_string_tails(arrow.combine_chunks() if text else v))
+    return out
+
+
+def _rows_xml(tails: list["pa.Array"], n: int, first_row: int) -> memoryview:
+    """``<row>`` elements of ``n`` rows from 0-based sheet row ``first_row``, as UTF-8,
+    joined by Arrow string kernels (no Python work per cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if n == 0:
+        return memoryview(b"")
+    rows = pc.cast(pa.array(np.arange(first_row + 1, first_row + 1 + n, dtype=np.int64)), pa.large_string())
+    parts: list[Any] = [_lit('<row r="'), rows, _lit(f'" spans="1:{len(tails)}">')]
+    for j, t in enumerate(tails):
+        cells = pc.binary_join_element_wise(_lit(f'<c r="{xl_col_to_name(j)}'), rows, _lit('"'), t, _lit(""))
+        parts.append(pc.fill_null(cells, _lit("")))
+    parts += [_lit("</row>"), _lit("")]
+    xml = pc.binary_join_element_wise(*parts)
+    if isinstance(xml, pa.ChunkedArray):
+        xml = xml.combine_chunks()
+    offsets = np.frombuffer(xml.buffers()[1], dtype=np.int64)[xml.offset:xml.offset + n + 1]
+    return memoryview(xml.buffers()[2])[offsets[0]:offsets[-1]]
+
+
+def sheet_rows_utf8(df: pd.DataFrame, first_row: int = 1) -> memoryview:
+    """``<row>`` elements for ``df`` starting at 0-based sheet row ``first_row``, as UTF-8.
 
     Strings become inline strings (neutralised, escaped once per distinct
     value), numbers numbers; missing and empty values write no cell.
     """
-    n = len(df)
-    if n == 0:
-        return ""
-    rows = [str(i) for i in range(first_row + 1, first_row + 1 + n)]
-    columns = []
-    for j, c in enumerate(df.columns):
-        v = df[c]
-        numeric = pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
-        tails = (_number_cells(v) if numeric else _string_cells(v)).tolist()
-        ref = f'<c r="{xl_col_to_name(j)}'
-        columns.append([f'{ref}{r}"{t}' if t else "" for r, t in zip(rows, tails)])
-    spans = f' spans="1:{len(df.columns)}">'
-    return "".join([f'<row r="{r}"{spans}{"".join(cells)}</row>' for r, *cells in zip(rows, *columns)])
+    return _rows_xml(column_tails(df), len(df), first_row)
 
 
-def _splice(data: bytes, path: Path, bodies: dict[str, tuple[str, int]]) -> None:
+def sheet_rows_xml(df: pd.DataFrame, first_row: int = 1) -> str:
+    """:func:`sheet_rows_utf8` as text."""
+    return bytes(sheet_rows_utf8(df, first_row)).decode("utf-8")
+
+
+def _splice(data: bytes, path: Path, bodies: dict[str, tuple[memoryview, int]]) -> None:
     """Write the workbook zip to ``path`` with each sheet's body rows inserted."""
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
                                                                    compresslevel=ZIP_LEVEL) as zout:
         for item in zin.infolist():
             content = zin.read(item.filename)
-            if item.filename not in bodies:
-                zout.writestr(item, content)
-                continue
-            body, last = bodies[item.filename]
-            head, tail = _split_sheet(content.decode("utf-8"), last)
+            if item.filename in bodies:
+                body, last = bodies[item.filename]
+                head, tail = _split_sheet(content.decode("utf-8"), last)
+                content = b"".join((head.encode("utf-8"), body, tail.encode("utf-8")))
             item.compress_type = zipfile.ZIP_DEFLATED
-            with zout.open(item, "w", force_zip64=True) as out:
-                out.write(head.encode("utf-8"))
-                out.write(body.encode("utf-8"))
-                out.write(tail.encode("utf-8"))
+            # the level goes with each entry: an entry copied from another zip would get zlib's default (6)
+            zout.writestr(item, content, compresslevel=ZIP_LEVEL)
 
 
 _DIMENSION = re.compile(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
