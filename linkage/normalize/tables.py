@@ -116,7 +116,7 @@ def prepare_tables(residents: pd.DataFrame | None = None, bank: pd.DataFrame | N
     :func:`prepare_insurance` one by one, but a name, kana, date, address or
     number that appears in several tables is normalised once.  With
     ``background`` (default: when the tables are big and there is a spare
-    core) the address keys and check digits are computed in a helper process
+    core) the My Numbers and address keys are computed in a helper process
     (:mod:`linkage.background`) meanwhile.
     """
     given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
@@ -133,16 +133,14 @@ def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None 
              for field in _FIELDS if work[field]}
     remote = [field for field in _REMOTE if field in calls] if background else []
     jobs = [calls.pop(field) for field in remote]
-    if numbers is None:
-        columns = tuple(t["my_number"] for t in given.values())
-        pending = number.pending_many(*columns)
-        jobs.append((number.check_digits, (pending.bodies,)))
+    if numbers is None:  # every number once across tables, stdnum's check digit per distinct number
+        jobs.append((number.analyse_many, tuple(t["my_number"] for t in given.values())))
     with Background(jobs, enabled=background) as helper:
         results = {field: func(*args) for field, (func, args) in calls.items()}
         done = helper.results()
     results.update(zip(remote, done))
     if numbers is None:
-        numbers = dict(zip(given, pending.split(pending.finish(done[-1]), columns)))
+        numbers = dict(zip(given, done[-1]))
     keyed: dict[str, dict[str, pd.DataFrame | pd.Series]] = {kind: {} for kind in given}
     for field, per_kind in results.items():
         for kind, result in zip(work[field], per_kind):
