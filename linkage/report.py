@@ -6,9 +6,9 @@ Findings files hold no timestamps, so the same input gives the same bytes.
 
 Speed: the findings become one Arrow table, for both findings files and the
 workbook's sort keys.  From :data:`PARALLEL_MIN_ROWS` rows (Linux, two or
-more cores) a forked child (:class:`linkage.background.Forked`) writes report.xlsx,
-findings.parquet and summary.json while this process writes findings.csv and
-report.html; the child's exception is raised here, a failure here stops the
+more cores) a forked child (:class:`linkage.background.Forked`) writes
+report.xlsx and summary.json while this process writes findings.parquet,
+findings.csv and report.html; the child's exception is raised here, a failure here stops the
 child, and without ``fork`` everything is written here, one file after another.
 """
 from __future__ import annotations
@@ -421,8 +421,9 @@ def _fsync(path: Path) -> None:
 
 #: Rows from which a second process writes some files alongside (Linux, two or more cores).
 PARALLEL_MIN_ROWS = 50_000
-#: The files the second process writes (they take about as long as the rest).
-CHILD_FILES = ("xlsx", "parquet", "summary")
+#: The files the second process writes (about as long as the rest; findings.parquet stays here,
+#: where its buffers add less to the memory both processes hold at once).
+CHILD_FILES = ("xlsx", "summary")
 
 
 def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
