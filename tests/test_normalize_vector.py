@@ -218,3 +218,38 @@ def test_account_key_arrow_path_equals_per_value(rows):
         expected.append(None if a is None else f"{digits(bank) or '?'}|{digits(branch) or '?'}|{a.lstrip('0')}")
     got = [None if v is pd.NA else v for v in tables._account_key(df).tolist()]
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), TEXT), min_size=1, max_size=30), st.integers(0, 3))
+def test_name_and_kana_parts_keyed_once_per_distinct_value_equal_row_by_row(values, repeat):
+    """The key frames computed on the distinct values (an Arrow dictionary
+    column, taken back to the rows) equal the frames computed row by row."""
+    import pandas as pd
+
+    from linkage.normalize import tables
+
+    rows = values + values[:repeat]
+    index = pd.RangeIndex(7, 7 + len(rows))
+    for once, row_by_row in ((tables._name_parts, tables._name_parts_rows),
+                             (tables._kana_parts, tables._kana_parts_rows)):
+        expected = row_by_row(pd.Series(rows, index=index, dtype=object))
+        for dtype in ("string[pyarrow]", object):
+            pd.testing.assert_frame_equal(once(pd.Series(rows, index=index, dtype=dtype)), expected,
+                                          check_dtype=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "ヤマダ", ""])), min_size=1, max_size=20),
+       st.lists(st.booleans(), min_size=20, max_size=20))
+def test_a_dictionary_column_is_reused_keeping_only_the_entries_in_use(values, keep):
+    import pandas as pd
+
+    from linkage.normalize._unique import as_dictionary, encode_strings
+
+    s = as_dictionary(pd.Series(values, dtype="string[pyarrow]"))
+    subset = s[[k for k, _ in zip(keep, values)]]
+    enc = encode_strings(subset)
+    decoded = enc.dictionary.take(enc.indices).to_pylist() if len(enc) else []
+    assert decoded == [None if v is pd.NA else v for v in subset.astype(object).tolist()]
+    assert sorted(enc.dictionary.to_pylist()) == sorted({v for v in decoded if v is not None})

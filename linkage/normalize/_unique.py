@@ -90,12 +90,52 @@ def to_arrow_strings(values: Iterable[Any] | pd.Series) -> pa.Array | None:
     if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_string(s.dtype.pyarrow_dtype) | pa.types.is_large_string(
             s.dtype.pyarrow_dtype):
         return s.array._pa_array.combine_chunks()  # noqa: SLF001
+    if _is_dictionary(s):
+        return s.array._pa_array.combine_chunks().dictionary_decode()  # noqa: SLF001
     if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return None
     try:
         return pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
     except (UnicodeEncodeError, pa.ArrowException):
         return None
+
+
+def _is_dictionary(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_dictionary(s.dtype.pyarrow_dtype) and (
+        pa.types.is_string(s.dtype.pyarrow_dtype.value_type) or pa.types.is_large_string(s.dtype.pyarrow_dtype.value_type))
+
+
+def as_dictionary(values: pd.Series) -> pd.Series:
+    """A string Series dictionary-encoded once (an Arrow ``dictionary`` column), so
+    that the normalisers called on it, and on subsets of it, skip their own
+    encoding (:func:`encode_strings`).  Other Series come back unchanged."""
+    if _is_dictionary(values):
+        return values
+    arr = to_arrow_strings(values)
+    if arr is None:
+        return values
+    return pd.Series(pd.arrays.ArrowExtensionArray(pc.dictionary_encode(arr)), index=values.index, name=values.name)
+
+
+def encode_strings(values: Iterable[Any] | pd.Series) -> pa.DictionaryArray | None:
+    """The distinct strings of ``values`` and where each row's is (an Arrow
+    dictionary array whose entries are all used), or None when some value is
+    not a string or has no UTF-8 form.  A dictionary column (:func:`as_dictionary`)
+    is reused: only the entries its rows still use are kept."""
+    s = as_series(values)
+    if not _is_dictionary(s):
+        arr = to_arrow_strings(s)
+        return None if arr is None else pc.dictionary_encode(arr)
+    arr = s.array._pa_array.combine_chunks()  # noqa: SLF001
+    indices = arr.indices
+    codes = pc.fill_null(indices, 0).to_numpy()
+    used = np.zeros(len(arr.dictionary), dtype=bool)
+    used[codes[indices.is_valid().to_numpy(zero_copy_only=False)]] = True
+    if used.all():
+        return arr
+    remap = (np.cumsum(used) - 1).astype(codes.dtype)
+    kept = pa.array(remap[codes], mask=indices.is_null().to_numpy(zero_copy_only=False))
+    return pa.DictionaryArray.from_arrays(kept, arr.dictionary.filter(pa.array(used)))
 
 
 def on_unique_arrow(
@@ -108,10 +148,9 @@ def on_unique_arrow(
     ``string[pyarrow]`` Series aligned to ``values``.  Columns that are not
     all strings go through ``fallback`` (see :func:`on_unique_strings`)."""
     s = as_series(values)
-    arr = to_arrow_strings(s)
-    if arr is None:
+    encoded = encode_strings(s)
+    if encoded is None:
         return on_unique_strings(fallback, s)  # python "string": a lone surrogate has no Arrow form
-    encoded = pc.dictionary_encode(arr)
     keys = func(encoded.dictionary).take(encoded.indices)
     return pd.Series(pd.arrays.ArrowStringArray(keys), index=s.index, name=s.name)
 

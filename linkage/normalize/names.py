@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.normalize._unique import as_series, on_unique, on_unique_arrow, to_arrow_strings
+from linkage.normalize._unique import as_series, encode_strings, on_unique, on_unique_arrow, to_arrow_strings
 from linkage.normalize._vector import CharMap
 
 __all__ = [
@@ -224,8 +224,8 @@ def split_name(values: Iterable[Any] | pd.Series) -> pd.DataFrame:
     Both parts are missing when the name has no separator or is missing.
     """
     s = as_series(values)
-    arr = to_arrow_strings(s)
-    if arr is None:  # not all strings: per distinct value
+    encoded = encode_strings(s)
+    if encoded is None:  # not all strings: per distinct value
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         split = [_split(u) for u in uniques] + [None]  # last slot: code -1 (missing)
         cols = {}
@@ -233,7 +233,6 @@ def split_name(values: Iterable[Any] | pd.Series) -> pd.DataFrame:
             mapped = np.array([p[i] if p else None for p in split], dtype=object)
             cols[col] = pd.Series(mapped.take(codes), index=s.index, dtype="string")
         return pd.DataFrame(cols, index=s.index)
-    encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
     safe = pc.match_substring_regex(distinct, _SPLIT_SAFE).to_numpy(zero_copy_only=False)
     stripped = pc.replace_substring_regex(distinct, f"^{_SPLIT_SPACE}|{_SPLIT_SPACE}$", "")
@@ -263,11 +262,10 @@ _JAPANESE_RAW = "[\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{3400}-\\x{4dbf}\\x{4
 def is_alphabet(values: Iterable[Any] | pd.Series) -> pd.Series:
     """True where the name is written in Latin letters (SMITH JOHN, Ｎｇｕｙｅｎ); False for NA."""
     s = as_series(values)
-    arr = to_arrow_strings(s)
-    if arr is None:
+    encoded = encode_strings(s)
+    if encoded is None:
         flags = on_unique(lambda v: _latin_only(_nfkc(v)), s, dtype="boolean")
         return flags.fillna(False).astype(bool)
-    encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
     # ASCII: a Latin letter decides; kana or kanji: never alphabet (NFKC keeps them
     # kana and kanji); anything else per distinct value.

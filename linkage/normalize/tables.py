@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ..background import Background, worth_it
 from . import address, dates, kana, names, number, translit
-from ._unique import on_columns, to_arrow_strings
+from ._unique import encode_strings, on_columns, to_arrow_strings
 from .sex import sex as sex_codes
 from .sex import sex_reason
 
@@ -59,8 +59,26 @@ def _arrow(s: pd.Series) -> pa.Array:
     return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
+def _on_distinct(func, raw: pd.Series) -> pd.DataFrame:
+    """``func`` (a row-wise frame of keys) of the distinct values of ``raw`` only,
+    taken back to its rows.  The distinct values go in as a dictionary column
+    whose entries are all used, so the normalisers inside never encode again."""
+    encoded = encode_strings(raw)
+    if encoded is None:
+        return func(raw)
+    n = len(encoded.dictionary)
+    each_once = pa.DictionaryArray.from_arrays(  # every distinct value, and one missing value last
+        pa.array(np.arange(n + 1, dtype=np.int32), mask=np.arange(n + 1) == n), encoded.dictionary)
+    keyed = func(pd.Series(pd.arrays.ArrowExtensionArray(each_once)))
+    return keyed.take(pc.fill_null(encoded.indices, n).to_numpy()).set_axis(raw.index)
+
+
 def _name_parts(raw: pd.Series) -> pd.DataFrame:
     """Full, family and given kanji/alphabet keys of a name column."""
+    return _on_distinct(_name_parts_rows, raw)
+
+
+def _name_parts_rows(raw: pd.Series) -> pd.DataFrame:
     parts = names.split_name(raw)
     fam, giv = names.name_key(parts["family"]), names.name_key(parts["given"])
     latin = names.is_alphabet(raw).fillna(False).astype(bool)  # Hepburn folds across the space
@@ -80,6 +98,10 @@ def _name_parts(raw: pd.Series) -> pd.DataFrame:
 
 def _kana_parts(raw: pd.Series) -> pd.DataFrame:
     """Full, family and given kana keys of a kana column."""
+    return _on_distinct(_kana_parts_rows, raw)
+
+
+def _kana_parts_rows(raw: pd.Series) -> pd.DataFrame:
     parts = names.split_name(raw)
     fam, giv = kana.kana_key(parts["family"]), kana.kana_key(parts["given"])
     fam_loose, giv_loose = kana.kana_key_loose(fam), kana.kana_key_loose(giv)
