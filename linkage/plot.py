@@ -90,12 +90,13 @@ def households(result: "AuditResult", min_mislinks: int = 2, top: int | None = 2
     cols = ["household", "mislinks", "records", "reasons"]
     f, ctx = result.findings, result.context
     holder = np.asarray(ctx.holder)
-    mis = (f["status"].astype(str) == "mislink").to_numpy() & (holder >= 0)
-    if not mis.any():
+    mis = np.flatnonzero((f["status"] == "mislink").to_numpy(dtype=bool, na_value=False) & (holder >= 0))
+    if not len(mis):
         return pd.DataFrame(columns=cols)
     hh = ctx.residents["household"].to_numpy(dtype=object, na_value=None)[holder[mis]]
-    d = pd.DataFrame({"household": hh, "rec": (f["source"].astype(str) + ":" + f["record_id"].astype(str))
-                      .to_numpy()[mis], "reason": f["reason"].astype(str).to_numpy()[mis]}).dropna()
+    sub = f.iloc[mis]  # the mislinks only: a million findings need not become strings
+    d = pd.DataFrame({"household": hh, "rec": (sub["source"].astype(str) + ":" + sub["record_id"].astype(str))
+                      .to_numpy(), "reason": sub["reason"].astype(str).to_numpy()}).dropna()
     n = d["household"].value_counts()
     n = n[n >= min_mislinks].sort_index().sort_values(ascending=False, kind="mergesort")
     if top is not None:
