@@ -37,8 +37,9 @@ Call = tuple[Callable[..., Any], tuple[Any, ...]]
 
 
 def worth_it(values: int) -> bool:
-    """True when a helper process pays off: big inputs on a machine with a spare core."""
-    return values >= MIN_VALUES and spare_cores() >= 1
+    """True when a helper process pays off: big inputs on a machine with a spare
+    core, and memory to spare for its copy of the columns it keys."""
+    return values >= MIN_VALUES and spare_cores() >= 1 and memory_to_spare(0.5)
 
 
 def _name(func: Callable[..., Any]) -> tuple[str, str]:
@@ -122,6 +123,24 @@ def spare_cores() -> int:
         return len(os.sched_getaffinity(0)) - 1
     except (AttributeError, OSError):
         return (os.cpu_count() or 1) - 1
+
+
+def _meminfo_kib(path: str, field: str) -> int | None:
+    try:
+        with open(path) as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+
+
+def memory_to_spare(share: float) -> bool:
+    """True when the machine has ``share`` of this process's resident memory
+    available besides (Linux ``MemAvailable``); True where that is not known."""
+    available = _meminfo_kib("/proc/meminfo", "MemAvailable")
+    resident = _meminfo_kib("/proc/self/status", "VmRSS")
+    if available is None or resident is None:
+        return True
+    return available >= share * resident
 
 
 def can_fork() -> bool:

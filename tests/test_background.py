@@ -41,9 +41,16 @@ def test_a_killed_helper_changes_nothing():
     assert helper.results() == [os.getpid()]
 
 
-def test_worth_it_only_for_big_inputs():
+def test_worth_it_only_for_big_inputs_with_a_core_and_memory_to_spare(monkeypatch):
+    monkeypatch.setattr(background, "spare_cores", lambda: 1)
+    monkeypatch.setattr(background, "memory_to_spare", lambda share: True)
     assert not background.worth_it(background.MIN_VALUES - 1)
-    assert background.worth_it(background.MIN_VALUES) == ((os.cpu_count() or 1) > 1)
+    assert background.worth_it(background.MIN_VALUES)
+    monkeypatch.setattr(background, "memory_to_spare", lambda share: False)
+    assert not background.worth_it(background.MIN_VALUES)
+    monkeypatch.setattr(background, "memory_to_spare", lambda share: True)
+    monkeypatch.setattr(background, "spare_cores", lambda: 0)
+    assert not background.worth_it(background.MIN_VALUES)
 
 
 def test_tables_keyed_with_a_helper_equal_tables_keyed_here(tmp_path):
@@ -59,3 +66,22 @@ def test_tables_keyed_with_a_helper_equal_tables_keyed_here(tmp_path):
     for kind in given:
         pd.testing.assert_frame_equal(there[kind], here[kind])
         pd.testing.assert_frame_equal(alone[kind], here[kind])
+
+
+def test_memory_to_spare_reads_the_kernel_figures(monkeypatch):
+    figures = {"/proc/meminfo": {"MemAvailable": 1_000}, "/proc/self/status": {"VmRSS": 1_500}}
+    monkeypatch.setattr(background, "_meminfo_kib", lambda path, field: figures[path][field])
+    assert background.memory_to_spare(0.5)
+    assert not background.memory_to_spare(0.9)
+    monkeypatch.setattr(background, "_meminfo_kib", lambda path, field: None)
+    assert background.memory_to_spare(10.0)  # unknown: no reason to hold back
+
+
+def test_meminfo_parses_this_machine():
+    from pathlib import Path
+
+    if not Path("/proc/meminfo").exists():
+        pytest.skip("no /proc")
+    assert background._meminfo_kib("/proc/meminfo", "MemAvailable") > 0
+    assert background._meminfo_kib("/proc/self/status", "VmRSS") > 0
+    assert background._meminfo_kib("/proc/self/status", "NoSuchField") is None

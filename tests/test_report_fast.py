@@ -424,3 +424,13 @@ def test_page_rows_are_escaped_as_the_template_escaped():
     expected = "".join(REFERENCE_ROW.render(r=r, source_words=words, status_words=status_words)
                        for r in d.to_dict("records"))
     assert str(report_html._rows_html(d, words, status_words)) == expected
+
+
+def test_without_memory_to_spare_everything_is_written_here(world_result, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(report, "memory_to_spare", lambda share: False)
+    forks = []
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or 0)
+    assert not report._parallel(10**9)
+    world_result.write(tmp_path / "out")
+    assert forks == [] and sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(report.OUTPUT_NAMES)
