@@ -245,9 +245,12 @@ def test_name_and_kana_parts_keyed_once_per_distinct_value_equal_row_by_row(valu
 def test_a_dictionary_column_is_reused_keeping_only_the_entries_in_use(values, keep):
     import pandas as pd
 
-    from linkage.normalize._unique import as_dictionary, encode_strings
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    s = as_dictionary(pd.Series(values, dtype="string[pyarrow]"))
+    from linkage.normalize._unique import encode_strings
+
+    s = pd.Series(pd.arrays.ArrowExtensionArray(pc.dictionary_encode(pa.array(values, pa.string()))))
     subset = s[[k for k, _ in zip(keep, values)]]
     enc = encode_strings(subset)
     decoded = enc.dictionary.take(enc.indices).to_pylist() if len(enc) else []

@@ -105,23 +105,11 @@ def _is_dictionary(s: pd.Series) -> bool:
         pa.types.is_string(s.dtype.pyarrow_dtype.value_type) or pa.types.is_large_string(s.dtype.pyarrow_dtype.value_type))
 
 
-def as_dictionary(values: pd.Series) -> pd.Series:
-    """A string Series dictionary-encoded once (an Arrow ``dictionary`` column), so
-    that the normalisers called on it, and on subsets of it, skip their own
-    encoding (:func:`encode_strings`).  Other Series come back unchanged."""
-    if _is_dictionary(values):
-        return values
-    arr = to_arrow_strings(values)
-    if arr is None:
-        return values
-    return pd.Series(pd.arrays.ArrowExtensionArray(pc.dictionary_encode(arr)), index=values.index, name=values.name)
-
-
 def encode_strings(values: Iterable[Any] | pd.Series) -> pa.DictionaryArray | None:
     """The distinct strings of ``values`` and where each row's is (an Arrow
     dictionary array whose entries are all used), or None when some value is
-    not a string or has no UTF-8 form.  A dictionary column (:func:`as_dictionary`)
-    is reused: only the entries its rows still use are kept."""
+    not a string or has no UTF-8 form.  A dictionary column (Arrow ``dictionary``
+    type) is reused: only the entries its rows still use are kept."""
     s = as_series(values)
     if not _is_dictionary(s):
         arr = to_arrow_strings(s)
