@@ -101,3 +101,12 @@ def write_csvs(d: Path) -> Path:
     BANK.to_csv(d / "bank.csv", index=False)
     INSURANCE.to_csv(d / "insurance.csv", index=False)
     return d
+
+
+def in_storage(frame: pd.DataFrame, storage: str) -> pd.DataFrame:
+    """``frame`` with every string column in the given storage ("python" or "pyarrow")."""
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].astype(f"string[{storage}]")
+    return out

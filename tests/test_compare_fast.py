@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handmade import in_storage
 from linkage import compare, join, keycols, readings
 from linkage.compare import FEATURES, pair_features
 from linkage.keycols import Keys
@@ -203,12 +204,6 @@ def prepared():
     return res, rec, readings.build_lexicon(res, ins)
 
 
-def _storage(frame: pd.DataFrame, storage: str) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.StringDtype):
-            out[col] = out[col].astype(f"string[{storage}]")
-    return out
 
 
 @pytest.mark.parametrize("detail", [True, False])
@@ -222,7 +217,7 @@ def test_pair_features_are_the_same_in_every_mode_and_storage(prepared, detail, 
     ri = np.concatenate([holder[has], rng.integers(0, len(res), 3000)])
     got = {}
     for storage in STORAGES:
-        r, x = _storage(res, storage), _storage(rec, storage)
+        r, x = in_storage(res, storage), in_storage(rec, storage)
         # Whole columns on one thread or several, or only the values at the pairs.
         for share, threads in ((0.0, 1), (0.0, 3), (float("inf"), 3)):
             monkeypatch.setattr(keycols, "_ENCODE_WHOLE_SHARE", share)

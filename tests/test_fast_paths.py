@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handmade import in_storage
 from linkage import evidence, join, keycols, validate
 from linkage.compare import FEATURES, pair_features
 from linkage.keycols import Keys
@@ -38,13 +39,6 @@ def _as(values: list, storage: str) -> pd.Series:
     return pd.Series(values, dtype=f"string[{storage}]")
 
 
-def _storage(frame: pd.DataFrame, storage: str) -> pd.DataFrame:
-    """``frame`` with every string column in the given storage."""
-    out = frame.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.StringDtype):
-            out[col] = out[col].astype(f"string[{storage}]")
-    return out
 
 
 # --- keys at pair positions ---------------------------------------------------
@@ -191,7 +185,7 @@ def prepared(world):
 
 @pytest.mark.parametrize("storage", STORAGES)
 def test_only_the_five_grades_are_the_same_without_detail(prepared, storage):
-    res, rec = (_storage(f, storage) for f in prepared)
+    res, rec = (in_storage(f, storage) for f in prepared)
     rng = np.random.default_rng(0)
     li = np.concatenate([np.arange(len(rec)), rng.integers(0, len(rec), 2000)])
     ri = np.concatenate([join.holder_positions(rec, res).clip(0), rng.integers(0, len(res), 2000)])
@@ -206,7 +200,7 @@ def test_findings_do_not_depend_on_the_string_storage(world, monkeypatch):
     for storage in STORAGES:
         plain = tables.prepare_tables
         monkeypatch.setattr(tables, "prepare_tables", lambda *a, plain=plain, storage=storage, **k:
-                            {kind: _storage(t, storage) for kind, t in plain(*a, **k).items()})
+                            {kind: in_storage(t, storage) for kind, t in plain(*a, **k).items()})
         findings.append(audit.run(world.residents, world.bank, world.insurance)[0])
         monkeypatch.undo()
     pd.testing.assert_frame_equal(*findings)

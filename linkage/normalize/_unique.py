@@ -167,7 +167,12 @@ def on_columns(func: Callable[[pd.Series], Any], *columns: pd.Series) -> list[An
         joined = pd.Series(pd.arrays.ArrowStringArray(pa.concat_arrays(arrays)))
     else:
         joined = pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True)
-    keyed = func(joined)
+    return cut(func(joined), columns)
+
+
+def cut(keyed: pd.Series | pd.DataFrame, columns: tuple[pd.Series, ...]) -> list[Any]:
+    """``keyed``, computed on ``columns`` one after another, cut back into one
+    piece per column, aligned to it (its index, and its name for a Series)."""
     out, start = [], 0
     for c in columns:
         part = keyed.iloc[start:start + len(c)]

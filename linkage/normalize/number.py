@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from stdnum import exceptions as stdnum_errors
 from stdnum.jp import in_ as stdnum_in
 
-from ._unique import as_series, on_unique, to_arrow_strings
+from ._unique import as_series, cut, on_unique, to_arrow_strings
 
 #: Reason codes returned by :func:`my_number_reason`, with their plain meaning.
 REASONS: dict[str, str] = {
@@ -74,75 +74,6 @@ def check_digits(bodies: list[str]) -> list[str]:
     return list(map(stdnum_in.calc_check_digit, bodies))
 
 
-class Pending:
-    """:func:`analyse` up to the check digit: plain numbers are dictionary-encoded
-    and their distinct 11-digit ``bodies`` wait for :func:`check_digits`, which
-    may run elsewhere (a second process); :meth:`finish` completes the analysis."""
-
-    def __init__(self, values: Iterable[Any] | pd.Series) -> None:
-        s = self.series = as_series(values)
-        arr = to_arrow_strings(s)
-        if arr is None:  # numbers, bytes and other objects: the careful path for every value
-            self.plain = np.zeros(len(s), dtype=bool)
-            self.bodies: list[str] = []
-            return
-        plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
-        # Digits with separators or full width (6214 9832 0257, ６２１４－…) are the same
-        # number once ``_text`` has cleaned them: cleaned in Arrow, then checked as plain.
-        spelled = pc.and_(pc.invert(plain), pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False))
-        if pc.any(spelled).as_py():
-            cleaned = pc.replace_substring_regex(pc.utf8_normalize(pc.if_else(spelled, arr, ""), "NFKC"),
-                                                 _ARROW_SEPARATORS, "")
-            arr = pc.if_else(spelled, cleaned, arr)
-            plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
-        self.plain = plain.to_numpy(zero_copy_only=False)
-        self.encoded = pc.dictionary_encode(pc.if_else(plain, arr, None))
-        self.bodies = pc.utf8_slice_codeunits(self.encoded.dictionary, 0, 11).to_pylist()
-
-    def finish(self, check: list[str]) -> tuple[pd.Series, pd.Series]:
-        """(number, reason) from the check digits of :attr:`bodies`."""
-        s = self.series
-        text = pa.large_string()
-        number = pa.nulls(len(s), text)
-        reason = pa.nulls(len(s), text)
-        if self.bodies:
-            digits = self.encoded.dictionary
-            last = pc.utf8_slice_codeunits(digits, 11, 12)
-            zeros = pc.equal(digits, "000000000000")
-            good = pc.and_(pc.equal(last, pa.array(check, pa.string())), pc.invert(zeros))
-            why = pc.if_else(good, None, pc.if_else(zeros, "all_zeros", "check_digit"))
-            indices = self.encoded.indices
-            number = pc.if_else(good, digits, None).take(indices).cast(text)
-            reason = why.take(indices).cast(text)
-        rest = ~self.plain & s.notna().to_numpy()
-        if rest.any():
-            sub = s[rest]
-            why_rest = on_unique(_reason, sub, dtype=None)
-            num_rest = on_unique(lambda v: stdnum_in.compact(_text(v)), sub, dtype=None).where(why_rest.isna(), None)
-            mask = pa.array(rest)
-            number = pc.replace_with_mask(number, mask, pa.array(num_rest.to_numpy(dtype=object), text))
-            reason = pc.replace_with_mask(reason, mask, pa.array(why_rest.to_numpy(dtype=object), text))
-        return (pd.Series(pd.arrays.ArrowStringArray(number), index=s.index, name=s.name),
-                pd.Series(pd.arrays.ArrowStringArray(reason), index=s.index, name=s.name))
-
-    def split(self, numbers: tuple[pd.Series, pd.Series], columns: tuple[pd.Series, ...]
-              ) -> list[tuple[pd.Series, pd.Series]]:
-        """The (number, reason) of :meth:`finish` cut back into ``columns``."""
-        number, reason = numbers
-        out, start = [], 0
-        for c in columns:
-            end = start + len(c)
-            out.append((number.iloc[start:end].set_axis(c.index).rename(c.name),
-                        reason.iloc[start:end].set_axis(c.index).rename(c.name)))
-            start = end
-        return out
-
-
-def pending_many(*columns: pd.Series) -> Pending:
-    """A :class:`Pending` analysis of several columns at once (see :func:`analyse_many`)."""
-    return Pending(pd.concat([as_series(c).reset_index(drop=True) for c in columns], ignore_index=True))
-
-
 def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     """(12-digit number or NA, reason or NA) for every value.
 
@@ -151,15 +82,52 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     else goes through :func:`_reason` (separators, full-width digits, numeric
     cells …).
     """
-    pending = Pending(values)
-    return pending.finish(check_digits(pending.bodies))
+    s = as_series(values)
+    text = pa.large_string()
+    number = pa.nulls(len(s), text)
+    reason = pa.nulls(len(s), text)
+    arr = to_arrow_strings(s)
+    if arr is None:  # numbers, bytes and other objects: the careful path for every value
+        plain = np.zeros(len(s), dtype=bool)
+    else:
+        is_plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
+        # Digits with separators or full width (6214 9832 0257, ６２１４－…) are the same
+        # number once ``_text`` has cleaned them: cleaned in Arrow, then checked as plain.
+        spelled = pc.and_(pc.invert(is_plain), pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False))
+        if pc.any(spelled).as_py():
+            cleaned = pc.replace_substring_regex(pc.utf8_normalize(pc.if_else(spelled, arr, ""), "NFKC"),
+                                                 _ARROW_SEPARATORS, "")
+            arr = pc.if_else(spelled, cleaned, arr)
+            is_plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
+        plain = is_plain.to_numpy(zero_copy_only=False)
+        encoded = pc.dictionary_encode(pc.if_else(is_plain, arr, None))
+        digits = encoded.dictionary
+        if len(digits):
+            check = check_digits(pc.utf8_slice_codeunits(digits, 0, 11).to_pylist())
+            zeros = pc.equal(digits, "000000000000")
+            good = pc.and_(pc.equal(pc.utf8_slice_codeunits(digits, 11, 12), pa.array(check, pa.string())),
+                           pc.invert(zeros))
+            why = pc.if_else(good, None, pc.if_else(zeros, "all_zeros", "check_digit"))
+            number = pc.if_else(good, digits, None).take(encoded.indices).cast(text)
+            reason = why.take(encoded.indices).cast(text)
+    rest = ~plain & s.notna().to_numpy()
+    if rest.any():
+        sub = s[rest]
+        why_rest = on_unique(_reason, sub, dtype=None)
+        num_rest = on_unique(lambda v: stdnum_in.compact(_text(v)), sub, dtype=None).where(why_rest.isna(), None)
+        mask = pa.array(rest)
+        number = pc.replace_with_mask(number, mask, pa.array(num_rest.to_numpy(dtype=object), text))
+        reason = pc.replace_with_mask(reason, mask, pa.array(why_rest.to_numpy(dtype=object), text))
+    return (pd.Series(pd.arrays.ArrowStringArray(number), index=s.index, name=s.name),
+            pd.Series(pd.arrays.ArrowStringArray(reason), index=s.index, name=s.name))
 
 
 def analyse_many(*columns: pd.Series) -> list[tuple[pd.Series, pd.Series]]:
     """:func:`analyse` of several columns at once: a number that is in the
     register and on its records is checked once, not once per table."""
-    pending = pending_many(*columns)
-    return pending.split(pending.finish(check_digits(pending.bodies)), columns)
+    columns = tuple(as_series(c) for c in columns)
+    number, reason = analyse(pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True))
+    return list(zip(cut(number, columns), cut(reason, columns)))
 
 
 def my_number(values: Iterable[Any] | pd.Series) -> pd.Series:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ..background import Background, worth_it
 from . import address, dates, kana, names, number, translit
-from ._unique import encode_strings, on_columns, to_arrow_strings
+from ._unique import encode_strings, fill_slow, on_columns, on_unique, to_arrow_strings
 from .sex import sex as sex_codes
 from .sex import sex_reason
 
@@ -189,10 +189,15 @@ _REMOTE = ("addr",)
 _INPUTS = {"residents": _person_inputs, "insurance": _person_inputs, "bank": _bank_inputs}
 
 
-def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
+def _with_identity(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
+    """The input columns, the checked number and the name and kana keys: what every table has."""
     out = df.copy()
     out["number"], out["number_reason"] = numbers
-    out = out.join(keyed["name"]).join(keyed["kana"])
+    return out.join(keyed["name"]).join(keyed["kana"])
+
+
+def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
+    out = _with_identity(df, numbers, keyed)
     out["birth"] = keyed["birth"]
     out["sex"] = keyed["sex"]
     out["addr_key"] = keyed["addr"]
@@ -202,9 +207,7 @@ def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
 
 
 def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
-    out = df.copy()
-    out["number"], out["number_reason"] = numbers
-    out = out.join(keyed["name"]).join(keyed["kana"])
+    out = _with_identity(df, numbers, keyed)
     out["birth"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     out["sex"] = pd.Series(pd.NA, index=df.index, dtype="Int8")
     out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
@@ -214,9 +217,7 @@ def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
 
 
 def _insurance(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
-    out = df.copy()
-    out["number"], out["number_reason"] = numbers
-    out = out.join(keyed["name"]).join(keyed["kana"])
+    out = _with_identity(df, numbers, keyed)
     out["birth"] = keyed["birth"]
     out["sex"] = keyed["sex"]
     out["sex_reason"] = sex_reason(df["sex"])  # a code outside the list makes the record unreadable
@@ -231,7 +232,7 @@ _ASSEMBLE = {"residents": _residents, "bank": _bank, "insurance": _insurance}
 
 def prepare_residents(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for the card-holder register (input columns kept)."""
-    return _prepare({"residents": df}, {"residents": numbers or number.analyse(df["my_number"])})["residents"]
+    return _prepare({"residents": df}, None if numbers is None else {"residents": numbers})["residents"]
 
 
 def _is_corporate_one(value: str) -> bool:
@@ -244,13 +245,10 @@ _CORPORATE_RE2 = _CORPORATE.pattern.replace("\\s", "[\\x09-\\x0d\\x1c-\\x20]")
 
 def is_corporate(holder: pd.Series) -> pd.Series:
     """True where a bank holder name is a company (ｶ) / (ｶ / ﾕ) … abbreviations)."""
-    arr = to_arrow_strings(holder)
-    if arr is None:
-        from ._unique import on_unique
-
+    encoded = encode_strings(holder)
+    if encoded is None:
         flags = on_unique(_is_corporate_one, holder, dtype=None)
         return flags.astype("boolean").fillna(False).astype(bool)
-    encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
     # Characters whose NFKC is the same in Arrow and Python: Arrow's regex; the rest one by one.
     safe = pc.match_substring_regex(distinct, names._SPLIT_SAFE).to_numpy(zero_copy_only=False)
@@ -265,7 +263,7 @@ def is_corporate(holder: pd.Series) -> pd.Series:
 
 def prepare_bank(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for bank registrations: the holder name is the only identity."""
-    return _prepare({"bank": df}, {"bank": numbers or number.analyse(df["my_number"])})["bank"]
+    return _prepare({"bank": df}, None if numbers is None else {"bank": numbers})["bank"]
 
 
 def _digits_one(value: str) -> str:
@@ -279,13 +277,8 @@ def _account_digits(values: pd.Series) -> pd.Series:
         s = values.astype("string").map(_digits_one, na_action="ignore").astype("string[pyarrow]")
     else:
         ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)  # NFKC leaves ASCII alone
-        digits = pc.replace_substring_regex(arr, "[^0-9]", "")
-        slow = np.flatnonzero(~ascii_.to_numpy(zero_copy_only=False))
-        if len(slow):
-            mask = np.zeros(len(arr), dtype=bool)
-            mask[slow] = True
-            fixed = [_digits_one(v) for v in arr.take(pa.array(slow)).to_pylist()]
-            digits = pc.replace_with_mask(digits, pa.array(mask), pa.array(fixed, digits.type))
+        digits = fill_slow(pc.replace_substring_regex(arr, "[^0-9]", ""), arr,
+                           np.flatnonzero(~ascii_.to_numpy(zero_copy_only=False)), _digits_one)
         s = pd.Series(pd.arrays.ArrowStringArray(digits), index=values.index)
     return s.where(s.str.len() > 0)
 
@@ -300,4 +293,4 @@ def _account_key(df: pd.DataFrame) -> pd.Series:
 
 def prepare_insurance(df: pd.DataFrame, numbers: Numbers | None = None) -> pd.DataFrame:
     """Key columns for insurance records: the insurer's view of the person."""
-    return _prepare({"insurance": df}, {"insurance": numbers or number.analyse(df["my_number"])})["insurance"]
+    return _prepare({"insurance": df}, None if numbers is None else {"insurance": numbers})["insurance"]
