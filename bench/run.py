@@ -157,11 +157,9 @@ class MemorySampler:
 
     @staticmethod
     def _pss(pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                return next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
-        except (OSError, StopIteration, ValueError):
-            return 0
+        from linkage.background import proc_kib
+
+        return proc_kib(f"/proc/{pid}/smaps_rollup", "Pss") or 0
 
     @staticmethod
     def _children(pid: int) -> list[int]:
@@ -185,8 +183,9 @@ class MemorySampler:
         """(this process's peak MiB, all processes' sampled peak MiB)."""
         self._stop.set()
         self._thread.join()
-        with open("/proc/self/status") as fh:
-            hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+        from linkage.background import proc_kib
+
+        hwm = proc_kib("/proc/self/status", "VmHWM") or 0
         return hwm / 1024, max(self.peak_total_kib, hwm) / 1024
 
 

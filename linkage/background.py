@@ -125,7 +125,9 @@ def spare_cores() -> int:
         return (os.cpu_count() or 1) - 1
 
 
-def _meminfo_kib(path: str, field: str) -> int | None:
+def proc_kib(path: str, field: str) -> int | None:
+    """A figure in kB from a Linux ``/proc`` file of ``Field:  123 kB`` lines
+    (``/proc/meminfo``, ``/proc/<pid>/status``, ``smaps_rollup``); None if absent."""
     try:
         with open(path) as fh:
             return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
@@ -136,8 +138,8 @@ def _meminfo_kib(path: str, field: str) -> int | None:
 def memory_to_spare(share: float) -> bool:
     """True when the machine has ``share`` of this process's resident memory
     available besides (Linux ``MemAvailable``); True where that is not known."""
-    available = _meminfo_kib("/proc/meminfo", "MemAvailable")
-    resident = _meminfo_kib("/proc/self/status", "VmRSS")
+    available = proc_kib("/proc/meminfo", "MemAvailable")
+    resident = proc_kib("/proc/self/status", "VmRSS")
     if available is None or resident is None:
         return True
     return available >= share * resident

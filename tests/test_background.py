@@ -70,10 +70,10 @@ def test_tables_keyed_with_a_helper_equal_tables_keyed_here(tmp_path):
 
 def test_memory_to_spare_reads_the_kernel_figures(monkeypatch):
     figures = {"/proc/meminfo": {"MemAvailable": 1_000}, "/proc/self/status": {"VmRSS": 1_500}}
-    monkeypatch.setattr(background, "_meminfo_kib", lambda path, field: figures[path][field])
+    monkeypatch.setattr(background, "proc_kib", lambda path, field: figures[path][field])
     assert background.memory_to_spare(0.5)
     assert not background.memory_to_spare(0.9)
-    monkeypatch.setattr(background, "_meminfo_kib", lambda path, field: None)
+    monkeypatch.setattr(background, "proc_kib", lambda path, field: None)
     assert background.memory_to_spare(10.0)  # unknown: no reason to hold back
 
 
@@ -82,6 +82,6 @@ def test_meminfo_parses_this_machine():
 
     if not Path("/proc/meminfo").exists():
         pytest.skip("no /proc")
-    assert background._meminfo_kib("/proc/meminfo", "MemAvailable") > 0
-    assert background._meminfo_kib("/proc/self/status", "VmRSS") > 0
-    assert background._meminfo_kib("/proc/self/status", "NoSuchField") is None
+    assert background.proc_kib("/proc/meminfo", "MemAvailable") > 0
+    assert background.proc_kib("/proc/self/status", "VmRSS") > 0
+    assert background.proc_kib("/proc/self/status", "NoSuchField") is None
