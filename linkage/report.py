@@ -14,7 +14,6 @@ child, and without ``fork`` everything is written here, one file after another.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import errno
 import glob
 import json
@@ -237,15 +236,6 @@ def _sort_key(values: pd.Series) -> "pa.Array":
 def sort_by_severity(findings: pd.DataFrame) -> pd.DataFrame:
     """Mislinks first, then invalid, review, ok; lowest score first within each."""
     return findings.take(severity_order(findings))
-
-
-def mislink_view(result: "AuditResult") -> "AuditResult":
-    """The audit's mislinks alone: all that :func:`linkage.plot.households` reads,
-    so it runs on thousands of rows instead of millions (same answer)."""
-    keep = np.flatnonzero(text_is(result.findings["status"], "mislink"))
-    holder = np.asarray(result.context.holder)[keep]
-    return dataclasses.replace(result, findings=result.findings.take(keep),
-                               context=dataclasses.replace(result.context, holder=holder))
 
 
 def summary_dict(result: "AuditResult") -> dict[str, Any]:

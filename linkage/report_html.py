@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import plot
 from .plot import STATUS_COLOURS, STATUS_WORDS
-from .report import as_str, count_by, mislink_view, sort_by_severity, text_is
+from .report import as_str, count_by, sort_by_severity, text_is
 
 if TYPE_CHECKING:
     from .result import AuditResult
@@ -328,12 +328,11 @@ def _rows_html(d: pd.DataFrame, source_words: dict[str, str], status_words: dict
 
 def chart_data(result: "AuditResult", act: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """:func:`linkage.plot.chart_data`, each table computed from what it reads: source and
-    status as text (converted by codes), ``act`` the findings that need action, households
-    from the mislinks."""
+    status as text (converted by codes), ``act`` the findings that need action."""
     f = result.findings
     lite = pd.DataFrame({"source": as_str(f["source"]), "status": as_str(f["status"]), "score": f["score"]})
     return {"by_source": plot.by_source_status(lite), "by_reason": plot.by_reason(act),
-            "scores": plot.score_histogram(lite), "households": plot.households(mislink_view(result))}
+            "scores": plot.score_histogram(lite), "households": plot.households(result)}
 
 
 def render_html(result: "AuditResult", lang: str = "en", cap: int = HTML_ROWS_CAP) -> str:

@@ -28,7 +28,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .plot import STATUS_WORDS, households
-from .report import (XLSX_ALL_CAP, arrow_column, count_by, mislink_view, neutralise_arrow, severity_order,
+from .report import (XLSX_ALL_CAP, arrow_column, count_by, neutralise_arrow, severity_order,
                      text_codes)
 from .report_html import ACTION_WORDS, COLUMN_WORDS, REASON_WORDS, SOURCE_WORDS
 
@@ -200,7 +200,7 @@ def _summary(ws, result: "AuditResult", words: dict[str, Any], lang: str, fmt: d
           [[SOURCE_WORDS[lang].get(str(r.source), str(r.source)), sw[str(r.status)], str(r.reason), int(r.count),
             REASON_WORDS[lang].get(str(r.reason), "")] for r in s.itertuples()],
           ["text", "text", "text", "int", "text"])
-    hh = households(mislink_view(result))
+    hh = households(result)
     if len(hh):
         table(words["households"], [words["household"], words["mislinks"], words["reason"], "", words["records_col"]],
               [[h.household, h.mislinks, h.reasons, "", h.records] for h in hh.itertuples()],
