@@ -740,7 +740,10 @@ TEXT = "string[pyarrow]"
 #: Python's ``str.isspace`` characters: a cell made only of them is blank.
 _SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
            + "\u2028\u2029\u202f\u205f\u3000")
-_BLANK = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]*$"
+#: ``_SPACES`` as the body of an RE2 character class (Arrow's regex), shared with
+#: ``linkage.validate``, which checks blank and padded values the same way.
+SPACE_RE2 = "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES)
+_BLANK = f"^[{SPACE_RE2}]*$"
 
 
 def _first_two_bytes(spaces: str) -> np.ndarray:

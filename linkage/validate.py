@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from .keycols import factorize_first
 from .normalize import dates, number
+from .read import SPACE_RE2
 
 #: Birth dates before this are treated as typing errors, not people.
 EARLIEST_BIRTH = pd.Timestamp("1868-01-25")
@@ -26,10 +27,8 @@ GARBLED = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffd]"
 #: Arrow's RE2 engine, so that whole columns are checked without a Python call
 #: per value.
 _GARBLED_RE2 = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{84}\x{86}-\x{9f}\x{fffd}]"
-_SPACE_RE2 = (r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
-              r"\x{205f}\x{3000}")
-_BLANK_RE2 = f"^[{_SPACE_RE2}]*$"
-_EDGE_SPACE_RE2 = f"^[{_SPACE_RE2}]|[{_SPACE_RE2}]$"
+_BLANK_RE2 = f"^[{SPACE_RE2}]*$"
+_EDGE_SPACE_RE2 = f"^[{SPACE_RE2}]|[{SPACE_RE2}]$"
 
 
 def _arrow_text(values: pd.Series) -> pa.ChunkedArray | None:
