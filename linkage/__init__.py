@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import platform
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -100,15 +100,14 @@ def audit(
         findings, ctx, rows = dask_engine.run(residents, bank, insurance, opts, scheduler=scheduler,
                                               progress=progress)
     else:
+        from .background import in_threads
         from .read import read_table
 
         started = time.perf_counter()
         # The three tables are read at once (Arrow decodes without the GIL); an error is
         # raised for the first bad table in this order, as if they were read one by one.
         sources = {"residents": residents, "bank": bank, "insurance": insurance}
-        with ThreadPoolExecutor(3) as pool:
-            futures = {k: pool.submit(read_table, src, k) for k, src in sources.items() if src is not None}
-            read = {k: f.result() for k, f in futures.items()}
+        read = in_threads({k: partial(read_table, src, k) for k, src in sources.items() if src is not None}, 3)
         res_df, bank_df, ins_df = (read.get(k) for k in sources)
         read_time = time.perf_counter() - started
         findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)

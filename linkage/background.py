@@ -26,6 +26,7 @@ import sys
 import threading
 import traceback
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,17 @@ class Background:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def in_threads(jobs: dict[Any, Callable[[], Any]], threads: int) -> dict[Any, Any]:
+    """The result of each job, by key, on up to ``threads`` threads (here when 1), for
+    work that releases the GIL (Arrow).  An error is raised for the first failing job
+    in ``jobs``' order, as if they had run one by one."""
+    if threads <= 1:
+        return {k: job() for k, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {k: pool.submit(job) for k, job in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
 
 
 def spare_cores() -> int:

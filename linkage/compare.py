@@ -14,9 +14,7 @@ them, and returns a categorical Series of levels, best first:
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -26,6 +24,7 @@ import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
+from .background import in_threads, spare_cores
 from .keycols import Keys, concat_equal, encode, equal, factorize_first, full_equal, joined_rows, whole_columns
 from .normalize import address as _address
 from .normalize._unique import on_unique
@@ -370,7 +369,7 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
         for side, frame in enumerate((left, right)):
             for full, fam, giv in NAME_KEYS:
                 jobs[full, side] = partial(joined_rows, frame[full], frame[fam], frame[giv])
-    done = _run(jobs, threads=_THREADS if whole else 1)
+    done = in_threads(jobs, threads=_THREADS if whole else 1)
     for c in ("fam_key", "giv_key", "fam_kana", "giv_kana"):
         L[c], R[c] = done[c]
     joined = _joined_names(li, ri, L, R, done) if whole else {}
@@ -464,16 +463,7 @@ def _grade_address(left: pd.Series, right: pd.Series, li: np.ndarray, ri: np.nda
 
 
 #: Threads for the whole-column work of one comparison (:func:`_run`).
-_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def _run(jobs: dict[Any, Callable[[], Any]], threads: int) -> dict[Any, Any]:
-    """The result of each job, on up to ``threads`` threads (here when 1)."""
-    if threads <= 1:
-        return {k: job() for k, job in jobs.items()}
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {k: pool.submit(job) for k, job in jobs.items()}
-        return {k: f.result() for k, f in futures.items()}
+_THREADS = min(4, spare_cores() + 1)
 
 
 #: Full-name key columns and their (family, given) parts.

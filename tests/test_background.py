@@ -85,3 +85,18 @@ def test_meminfo_parses_this_machine():
     assert background.proc_kib("/proc/meminfo", "MemAvailable") > 0
     assert background.proc_kib("/proc/self/status", "VmRSS") > 0
     assert background.proc_kib("/proc/self/status", "NoSuchField") is None
+
+
+def test_in_threads_returns_by_key_and_raises_the_first_failure_in_order():
+    from linkage.background import in_threads
+
+    assert in_threads({"a": lambda: 1, "b": lambda: 2}, 2) == {"a": 1, "b": 2}
+
+    def fail(message):
+        def job():
+            raise ValueError(message)
+        return job
+
+    for threads in (1, 3):
+        with pytest.raises(ValueError, match="first"):
+            in_threads({"ok": lambda: 0, "x": fail("first"), "y": fail("second")}, threads)
