@@ -101,16 +101,18 @@ def audit(
                                               progress=progress)
     else:
         from .background import in_threads
+        from .pages import small_pages
         from .read import read_table
 
-        started = time.perf_counter()
-        # The three tables are read at once (Arrow decodes without the GIL); an error is
-        # raised for the first bad table in this order, as if they were read one by one.
-        sources = {"residents": residents, "bank": bank, "insurance": insurance}
-        read = in_threads({k: partial(read_table, src, k) for k, src in sources.items() if src is not None}, 3)
-        res_df, bank_df, ins_df = (read.get(k) for k in sources)
-        read_time = time.perf_counter() - started
-        findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)
+        with small_pages():
+            started = time.perf_counter()
+            # The three tables are read at once (Arrow decodes without the GIL); an error is
+            # raised for the first bad table in this order, as if they were read one by one.
+            sources = {"residents": residents, "bank": bank, "insurance": insurance}
+            read = in_threads({k: partial(read_table, src, k) for k, src in sources.items() if src is not None}, 3)
+            res_df, bank_df, ins_df = (read.get(k) for k in sources)
+            read_time = time.perf_counter() - started
+            findings, ctx = run(res_df, bank_df, ins_df, opts, progress=progress)
         ctx.timings = {"read": read_time, **ctx.timings}
         rows = {k: len(d) for k, d in (("residents", res_df), ("bank", bank_df), ("insurance", ins_df))
                 if d is not None}

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import pages
+
 #: Below this many values a helper process costs more than it saves.
 MIN_VALUES = 200_000
 
@@ -62,7 +64,7 @@ class Background:
     def _start(self) -> None:
         try:
             payload = pickle.dumps([(_name(f), args) for f, args in self.calls], protocol=5)
-            env = dict(os.environ)
+            env = {**os.environ, **pages.ENV}
             root = str(Path(__file__).resolve().parent.parent)  # this copy of linkage, not another one
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
             self._proc = subprocess.Popen([sys.executable, "-m", "linkage.background"], stdin=subprocess.PIPE,

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .background import Forked, can_fork, memory_to_spare, spare_cores
 from .explain import SEVERITY
+from .pages import small_pages
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -275,7 +276,8 @@ def write_outputs(result: "AuditResult", out: Path, lang: str | None = None) -> 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     unmasked = bool(result.meta.get("parameters", {}).get("unmask"))
     try:
-        paths = _write_all(result, tmp, lang or result.meta.get("parameters", {}).get("lang", "en"))
+        with small_pages():
+            paths = _write_all(result, tmp, lang or result.meta.get("parameters", {}).get("lang", "en"))
         check_output_dir(out, expected={p.name for p in paths.values()})  # exactly what gets replaced
         for p in paths.values():
             if unmasked:
