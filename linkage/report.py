@@ -7,8 +7,8 @@ Findings files hold no timestamps, so the same input gives the same bytes.
 Speed: the findings become one Arrow table, for both findings files and the
 workbook's sort keys.  From :data:`PARALLEL_MIN_ROWS` rows (Linux, two or
 more cores) a forked child (:class:`linkage.background.Forked`) writes
-report.xlsx and summary.json while this process writes findings.parquet,
-findings.csv and report.html; the child's exception is raised here, a failure here stops the
+report.xlsx and findings.csv while this process writes findings.parquet,
+report.html and summary.json; the child's exception is raised here, a failure here stops the
 child, and without ``fork`` everything is written here, one file after another.
 """
 from __future__ import annotations
@@ -413,9 +413,10 @@ def _fsync(path: Path) -> None:
 
 #: Rows from which a second process writes some files alongside (Linux, two or more cores).
 PARALLEL_MIN_ROWS = 50_000
-#: The files the second process writes (about as long as the rest; findings.parquet stays here,
-#: where its buffers add less to the memory both processes hold at once).
-CHILD_FILES = ("xlsx", "summary")
+#: The files the second process writes (at a million records about as long as findings.parquet
+#: and report.html here, whose charts are most of it; findings.parquet stays here, where its
+#: buffers add less to the memory both processes hold at once).
+CHILD_FILES = ("xlsx", "csv")
 
 
 def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
@@ -443,7 +444,7 @@ def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
     if _parallel(len(f)):
         theirs = [jobs[k] for k in CHILD_FILES]
         try:
-            child = Forked(lambda: [job() for job in theirs], " and ".join(paths[k].name for k in CHILD_FILES))
+            child = Forked(lambda: [job() for job in theirs], ", ".join(paths[k].name for k in CHILD_FILES))
         except OSError:  # no process to spare (EAGAIN, ENOMEM): all of it here
             pass
         else:

@@ -3,8 +3,8 @@
 The bulk paths (one Arrow table for findings.parquet and findings.csv, an
 Arrow sort, sheet XML joined by Arrow kernels, the page's rows escaped in one
 call, chart tables from codes) are checked against the straightforward pandas
-code they replace, kept here as references.  report.xlsx, findings.parquet
-and summary.json are written by a forked process at scale: its files equal
+code they replace, kept here as references.  report.xlsx and findings.csv
+are written by a forked process at scale: its files equal
 in-process ones, its errors surface here as the same exception, a failure
 here stops it, and without ``fork`` everything is written in-process.
 """
