@@ -94,3 +94,19 @@ def test_analyse_many_checks_each_distinct_number_once_and_splits_back(monkeypat
     for col, (n, r) in ((register, (n1, r1)), (records, (n2, r2))):
         alone_n, alone_r = number_module.analyse(col)
         assert n.equals(alone_n) and r.equals(alone_r)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789", min_size=12, max_size=12)
+                | st.sampled_from(["000000000000", "000000000019", "000000000108", "099999999991"]), max_size=40))
+def test_plain_numbers_as_integers_give_what_stdnum_gives_one_by_one(values):
+    """The bulk path handles 12 ASCII digits as int64: leading zeros, all zeros and
+    repeats come out as stdnum and the per-value rules say, in Arrow and object storage."""
+    from linkage.normalize.number import _reason, analyse
+
+    want_reason = [_reason(v) for v in values]
+    want_number = [v if r is None else None for v, r in zip(values, want_reason)]
+    for dtype in ("string[pyarrow]", object):
+        number, reason = analyse(pd.Series(values, dtype=dtype))
+        assert number.astype(object).where(number.notna(), None).tolist() == want_number
+        assert reason.astype(object).where(reason.notna(), None).tolist() == want_reason

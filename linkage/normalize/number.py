@@ -74,6 +74,25 @@ def check_digits(bodies: list[str]) -> list[str]:
     return list(map(stdnum_in.calc_check_digit, bodies))
 
 
+_PLAIN_REASONS = pa.array([None, "all_zeros", "check_digit"], pa.large_string())
+
+
+def _plain_numbers(arr: pa.Array, is_plain: pa.Array, plain: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """(number, reason) where ``plain`` (12 ASCII digits), null elsewhere.  The numbers
+    are handled as integers (a 12-digit number fits in int64): the distinct ones go to
+    stdnum's check digit as 11-digit bodies, and no string is copied but the valid ones."""
+    value = pc.cast(pc.if_else(is_plain, arr, "0"), pa.int64()).to_numpy()
+    codes, distinct = pd.factorize(value[plain])
+    bodies = pc.utf8_lpad(pc.cast(pa.array(distinct // 10), pa.string()), 11, "0").to_pylist()
+    check = np.frombuffer("".join(check_digits(bodies)).encode("ascii"), dtype=np.uint8) - 48
+    why = np.where(distinct == 0, 1, np.where(distinct % 10 == check, 0, 2)).astype(np.int8)  # 000000000000 passes the checksum
+    code = np.zeros(len(value), dtype=np.int8)
+    code[plain] = why[codes]
+    good = plain & (code == 0)
+    number = pc.if_else(pa.array(good), arr, pa.scalar(None, arr.type)).cast(pa.large_string())
+    return number, _PLAIN_REASONS.take(pa.array(code))
+
+
 def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     """(12-digit number or NA, reason or NA) for every value.
 
@@ -100,16 +119,8 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
             arr = pc.if_else(spelled, cleaned, arr)
             is_plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
         plain = is_plain.to_numpy(zero_copy_only=False)
-        encoded = pc.dictionary_encode(pc.if_else(is_plain, arr, None))
-        digits = encoded.dictionary
-        if len(digits):
-            check = check_digits(pc.utf8_slice_codeunits(digits, 0, 11).to_pylist())
-            zeros = pc.equal(digits, "000000000000")
-            good = pc.and_(pc.equal(pc.utf8_slice_codeunits(digits, 11, 12), pa.array(check, pa.string())),
-                           pc.invert(zeros))
-            why = pc.if_else(good, None, pc.if_else(zeros, "all_zeros", "check_digit"))
-            number = pc.if_else(good, digits, None).take(encoded.indices).cast(text)
-            reason = why.take(encoded.indices).cast(text)
+        if plain.any():
+            number, reason = _plain_numbers(arr, is_plain, plain)
     rest = ~plain & s.notna().to_numpy()
     if rest.any():
         sub = s[rest]
