@@ -100,3 +100,60 @@ def test_in_threads_returns_by_key_and_raises_the_first_failure_in_order():
     for threads in (1, 3):
         with pytest.raises(ValueError, match="first"):
             in_threads({"ok": lambda: 0, "x": fail("first"), "y": fail("second")}, threads)
+
+
+def test_a_warm_helper_is_taken_by_the_next_background_and_none_is_left():
+    with background.warmed(True):
+        warm = background._warm
+        assert warm is not None and warm.poll() is None
+        assert Background([(os.getpid, ())]).results() == [warm.pid]
+        assert background._warm is None  # taken: the next one starts its own
+    assert warm.poll() is not None
+
+
+def test_an_unused_warm_helper_is_stopped_on_leaving():
+    with background.warmed(True):
+        warm = background._warm
+    assert warm.poll() is not None and background._warm is None
+
+
+def test_a_warm_helper_that_died_is_replaced():
+    with background.warmed(True):
+        background._warm.kill()
+        background._warm.wait()
+        (pid,) = Background([(os.getpid, ())]).results()
+        assert pid != os.getpid()
+
+
+def _spawned(monkeypatch) -> list:
+    procs = []
+    real = background._spawn
+    monkeypatch.setattr(background, "_spawn", lambda: procs.append(real()) or procs[-1])
+    return procs
+
+
+def test_audit_warms_a_helper_before_reading_a_big_input_and_uses_it(monkeypatch, tmp_path):
+    import linkage
+
+    world = linkage.generate(40, seed=5)
+    monkeypatch.setattr(background, "MIN_VALUES", 1)  # this small world counts as big
+    procs = _spawned(monkeypatch)
+    big = linkage.audit(world.residents, bank=world.bank, insurance=world.insurance)
+    assert len(procs) == 1 and procs[0].poll() is not None  # one helper, warmed, used, gone
+    monkeypatch.setattr(background, "MIN_VALUES", 10**9)
+    small = linkage.audit(world.residents, bank=world.bank, insurance=world.insurance)
+    assert len(procs) == 1  # small inputs start none
+    pd.testing.assert_frame_equal(big.findings, small.findings)
+
+
+def test_bad_input_leaves_no_warm_helper_behind(monkeypatch, tmp_path):
+    import linkage
+
+    bad = tmp_path / "residents.csv"
+    bad.write_text("not,a,register\n1,2,3\n", encoding="utf-8")
+    monkeypatch.setattr(background, "MIN_VALUES", 1)
+    monkeypatch.setattr(linkage, "_BYTES_PER_ROW", 1)  # the small file counts as big
+    procs = _spawned(monkeypatch)
+    with pytest.raises(linkage.InputError):
+        linkage.audit(bad, bank=bad)
+    assert len(procs) == 1 and procs[0].poll() is not None and background._warm is None
