@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
+from .background import in_threads
 from .evidence import Writer, masked_numbers
 from .normalize import tables
 
@@ -95,14 +97,11 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         rec = _records(prepared.get("bank"), prepared.get("insurance"))
         rec = validate.mark_duplicate_ids(rec)
     with timer.stage("validate"):
-        number_reason = validate.number_problems(rec)
-        bad_field = validate.record_problems(rec)
-        register_dups = validate.duplicate_numbers(res)
-    with timer.stage("readings"):
-        ins = rec.loc[rec["source"].to_numpy() == "insurance", readings.INSURANCE_COLUMNS]
-        res = readings.split_by_household(res)
-        res = readings.fill_readings(res, ins)
-        lexicon = readings.build_lexicon(res, ins)
+        # Validation and the register's kana readings are independent and mostly Arrow work
+        # (no GIL): they run side by side, and this stage's time covers both.
+        checked = in_threads({"validate": partial(_validate, rec, res), "readings": partial(_readings, rec, res)}, 2)
+        number_reason, bad_field, register_dups = checked["validate"]
+        res, lexicon = checked["readings"]
     with timer.stage("join"):
         holder = join.holder_positions(rec, res)
         holder = np.where(number_reason == None, holder, -1)  # noqa: E711
@@ -129,6 +128,19 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
                    "duplicate_numbers": len(register_dups),
                    "duplicate_rows_first_100": register_dups["row"].head(100).tolist()})
     return findings, ctx
+
+
+def _validate(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Why each record's number is unusable, its unreadable field, and register numbers on several rows."""
+    return validate.number_problems(rec), validate.record_problems(rec), validate.duplicate_numbers(res)
+
+
+def _readings(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[pd.DataFrame, readings.Lexicon]:
+    """The register with split names and filled kana readings, and the reading lexicon."""
+    ins = rec.loc[rec["source"].to_numpy() == "insurance", readings.INSURANCE_COLUMNS]
+    res = readings.split_by_household(res)
+    res = readings.fill_readings(res, ins)
+    return res, readings.build_lexicon(res, ins)
 
 
 def weigh(hf: pd.DataFrame, holder: np.ndarray, source: np.ndarray,
