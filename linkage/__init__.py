@@ -58,22 +58,6 @@ def _describe(source: Table | None, rows: int | None) -> dict[str, Any] | None:
     return info
 
 
-#: Bytes per row of the smallest input files (Parquet of generated worlds: about 65).
-_BYTES_PER_ROW = 60
-
-
-def _rows_hint(source: Table | None) -> int:
-    """About how many rows a table has, before reading it (0 when unknown)."""
-    if isinstance(source, pd.DataFrame):
-        return len(source)
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            return os.path.getsize(source) // _BYTES_PER_ROW
-        except OSError:
-            return 0
-    return 0
-
-
 def audit(
     residents: Table,
     bank: Table | None = None,
@@ -116,16 +100,15 @@ def audit(
         findings, ctx, rows = dask_engine.run(residents, bank, insurance, opts, scheduler=scheduler,
                                               progress=progress)
     else:
-        from .background import in_threads, warmed, worth_it
+        from .background import in_threads
         from .pages import small_pages
         from .read import read_table
 
-        sources = {"residents": residents, "bank": bank, "insurance": insurance}
-        # A big input: the normaliser's helper process starts now and imports while the tables are read.
-        with small_pages(), warmed(worth_it(sum(_rows_hint(src) for src in sources.values()))):
+        with small_pages():
             started = time.perf_counter()
             # The three tables are read at once (Arrow decodes without the GIL); an error is
             # raised for the first bad table in this order, as if they were read one by one.
+            sources = {"residents": residents, "bank": bank, "insurance": insurance}
             read = in_threads({k: partial(read_table, src, k) for k, src in sources.items() if src is not None}, 3)
             res_df, bank_df, ins_df = (read.get(k) for k in sources)
             read_time = time.perf_counter() - started

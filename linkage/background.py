@@ -27,8 +27,7 @@ import threading
 import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,11 @@ class Background:
     def _start(self) -> None:
         try:
             payload = pickle.dumps([(_name(f), args) for f, args in self.calls], protocol=5)
-            self._proc = _take_warm() or _spawn()
+            env = {**os.environ, **pages.ENV}
+            root = str(Path(__file__).resolve().parent.parent)  # this copy of linkage, not another one
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            self._proc = subprocess.Popen([sys.executable, "-m", "linkage.background"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         except (OSError, pickle.PicklingError, AttributeError, TypeError):
             self._proc = None
             return
@@ -115,53 +118,6 @@ class Background:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _spawn() -> subprocess.Popen[bytes]:
-    """A helper interpreter waiting for its calls on stdin."""
-    env = {**os.environ, **pages.ENV}
-    root = str(Path(__file__).resolve().parent.parent)  # this copy of linkage, not another one
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return subprocess.Popen([sys.executable, "-m", "linkage.background"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-
-
-_warm: subprocess.Popen[bytes] | None = None
-_warm_lock = threading.Lock()
-
-
-def _take_warm() -> subprocess.Popen[bytes] | None:
-    """The helper :func:`warmed` started, if it still runs (it is then no longer spare)."""
-    global _warm
-    with _warm_lock:
-        proc, _warm = _warm, None
-    if proc is not None and proc.poll() is not None:  # it died meanwhile: a new one is started
-        proc.wait()
-        return None
-    return proc
-
-
-@contextmanager
-def warmed(enabled: bool) -> Iterator[None]:
-    """Start a helper interpreter now, so that it has imported its modules by the time a
-    :class:`Background` inside takes it (the audit starts it before reading the input).
-    Stopped on leaving if nothing took it."""
-    global _warm
-    if enabled:
-        with _warm_lock:
-            if _warm is None:
-                try:
-                    _warm = _spawn()
-                except OSError:
-                    pass
-    try:
-        yield
-    finally:
-        if enabled:
-            proc = _take_warm()
-            if proc is not None:
-                proc.kill()
-                proc.wait()
 
 
 def in_threads(jobs: dict[Any, Callable[[], Any]], threads: int) -> dict[Any, Any]:
@@ -329,7 +285,6 @@ def _resolve(module: str, qualname: str) -> Callable[..., Any]:
 
 def main() -> None:
     """The helper: read the calls from stdin, write their results to stdout."""
-    importlib.import_module("linkage.normalize.tables")  # what it is for, imported while it waits
     calls = pickle.loads(sys.stdin.buffer.read())
     results = [_resolve(*name)(*args) for name, args in calls]
     sys.stdout.buffer.write(pickle.dumps(results, protocol=5))
