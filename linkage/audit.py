@@ -117,8 +117,9 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         hw, hp = weigh(hf, holder, source, models)
     with timer.stage("search"):
         need = needs_search(hf, holder, bad_field)
-        member = _alternatives(rec, res, need[holder[need] >= 0], holder, lexicon, models, source, "member")
-        cand = _alternatives(rec, res, need, holder, lexicon, models, source, "candidate")
+        found = in_threads({kind: partial(_alternatives, rec, res, xi, holder, lexicon, models, source, kind)
+                            for kind, xi in (("member", need[holder[need] >= 0]), ("candidate", need))}, 2)
+        member, cand = found["member"], found["candidate"]
     with timer.stage("explain"):
         findings, decisions = judge(rec, res, holder, hf, hw, hp, member, cand, number_reason, bad_field, shared,
                                     register_dups, opts)

@@ -82,6 +82,25 @@ def test_replace_at_changes_only_the_given_rows(storage):
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(maybe_text, min_size=1, max_size=25), st.data(), st.sampled_from(STORAGES), st.booleans())
+def test_replace_at_is_positional_assignment(values, data, storage, chunked):
+    """Positions in any order, repeated (the last value wins), one value for all or a Series."""
+    s = _as(values, storage)
+    if chunked and storage == "pyarrow":
+        half = len(values) // 2
+        s = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+            [pa.array(values[:half], pa.large_string()), pa.array(values[half:], pa.large_string())])))
+    pos = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=12))
+    new = data.draw(st.lists(maybe_text, min_size=len(pos), max_size=len(pos)) | st.just("same"))
+    want = list(values)
+    for p, v in zip(pos, new if isinstance(new, list) else [new] * len(pos)):
+        want[p] = v
+    given_new = pd.Series(new, dtype=object) if isinstance(new, list) else new
+    out = keycols.replace_at(s, np.array(pos, dtype=np.int64), given_new)
+    assert out.astype(object).where(out.notna(), None).tolist() == want and out.dtype == s.dtype
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(maybe_text, max_size=25), st.lists(maybe_text, max_size=8), st.sampled_from(STORAGES))
 def test_isin_and_positions_in_never_match_missing_values(values, among, storage):
     s = _as(values, storage)
