@@ -236,7 +236,8 @@ def bench_audit(sizes: list[int]) -> None:
           " record-card holder pairs (linkage.baseline); ratios are its time over the audit's.")
     print("peak MiB: the audit process's own peak resident memory (VmHWM); all processes: the peak of the"
           " summed proportional set sizes (Pss, sampled every 0.25 s) of the audit and its helper processes"
-          " (linkage.background: My Numbers and address keys, then the xlsx writer).")
+          " (linkage.background: My Numbers and address keys, then the forked writer of report.xlsx and"
+          " findings.csv).")
     names = list(next(iter(stages.values())))
     print("\nWall time per stage (s):\n")
     print(table([{"residents": f"{k:,}", **{s: f"{v.get(s, 0):.2f}" for s in names}} for k, v in stages.items()],

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
-from .background import in_threads
+from .background import in_threads, spare_cores
 from .evidence import Writer, masked_numbers
 from .normalize import tables
 
@@ -26,6 +26,8 @@ FINDINGS_COLUMNS = ["source", "record_id", "my_number", "status", "reason", "sco
 REASONS = list(explain.STATUS)
 STATUSES = ["ok", "review", "mislink", "invalid"]
 SOURCES = ("bank", "insurance")
+#: Threads for two independent stages run side by side (one where there is no second core).
+_SIDE_BY_SIDE = min(2, spare_cores() + 1)
 
 
 @dataclass
@@ -77,9 +79,7 @@ class Timer:
 def _records(bank: pd.DataFrame | None, insurance: pd.DataFrame | None) -> pd.DataFrame:
     """Prepared bank and insurance rows as one records table, with ``source``."""
     frames = [t.assign(source=src) for src, t in (("bank", bank), ("insurance", insurance)) if t is not None]
-    if not frames:
-        raise ValueError("nothing to audit: give bank and/or insurance records")
-    return pd.concat(frames, ignore_index=True, sort=False)
+    return pd.concat(frames, ignore_index=True, sort=False)  # run() has checked there is one
 
 
 def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFrame | None,
@@ -99,7 +99,8 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     with timer.stage("validate"):
         # Validation and the register's kana readings are independent and mostly Arrow work
         # (no GIL): they run side by side, and this stage's time covers both.
-        checked = in_threads({"validate": partial(_validate, rec, res), "readings": partial(_readings, rec, res)}, 2)
+        checked = in_threads({"validate": partial(_validate, rec, res), "readings": partial(_readings, rec, res)},
+                             _SIDE_BY_SIDE)
         number_reason, bad_field, register_dups = checked["validate"]
         res, lexicon = checked["readings"]
     with timer.stage("join"):
@@ -118,7 +119,8 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     with timer.stage("search"):
         need = needs_search(hf, holder, bad_field)
         found = in_threads({kind: partial(_alternatives, rec, res, xi, holder, lexicon, models, source, kind)
-                            for kind, xi in (("member", need[holder[need] >= 0]), ("candidate", need))}, 2)
+                            for kind, xi in (("member", need[holder[need] >= 0]), ("candidate", need))},
+                           _SIDE_BY_SIDE)
         member, cand = found["member"], found["candidate"]
     with timer.stage("explain"):
         findings, decisions = judge(rec, res, holder, hf, hw, hp, member, cand, number_reason, bad_field, shared,
