@@ -48,7 +48,16 @@ NASTY = ["=x", " lead", "trail\u3000", "\u3000both ", "a\x00b", "_x0041_", "<&>\
 
 def reference_sort(f: pd.DataFrame) -> pd.DataFrame:
     order = f["status"].astype(str).map(SEVERITY)
-    return f.assign(_o=order).sort_values(["_o", "score", "source", "record_id"], kind="mergesort").drop(columns="_o")
+    keys = f.assign(_o=order)
+    # pandas' hash tables stop a string at a NUL ("a\x00" sorts as "a": their rows keep their input
+    # order), so text is sorted as its rank among the distinct values in Python's order (missing last).
+    for c in ("source", "record_id"):
+        if isinstance(f[c].dtype, pd.StringDtype):  # (mixed Python objects: pandas decides, as the code does)
+            values = f[c].astype(object).where(f[c].notna(), None).tolist()
+            rank = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
+            keys[c] = pd.array([rank.get(v) for v in values], dtype="Float64")
+    order = keys.reset_index(drop=True).sort_values(["_o", "score", "source", "record_id"], kind="mergesort").index
+    return f.iloc[order]
 
 
 def reference_csv(f: pd.DataFrame, path: Path) -> bytes:
