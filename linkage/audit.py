@@ -1,7 +1,11 @@
 """The audit executor: read → validate → normalise → join → compare → score → explain.
 
 Pure functions on DataFrames do the work; this module only sequences them,
-times each stage and assembles the findings table of the contract.
+times each stage and assembles the findings table of the contract.  After
+validation, each source's records (bank, insurance) go through join → explain
+on their own: on a big input with a second core, the bank records in a forked
+process (:func:`linkage.background.side_by_side`) while the insurance records
+are audited here.  The findings are the same either way.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import pandas as pd
 
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
-from .background import in_threads, spare_cores
+from .background import can_fork, in_threads, memory_to_spare, side_by_side, spare_cores
 from .evidence import Writer, masked_numbers
 from .normalize import tables
 
@@ -26,8 +30,6 @@ FINDINGS_COLUMNS = ["source", "record_id", "my_number", "status", "reason", "sco
 REASONS = list(explain.STATUS)
 STATUSES = ["ok", "review", "mislink", "invalid"]
 SOURCES = ("bank", "insurance")
-#: Threads for two independent stages run side by side (one where there is no second core).
-_SIDE_BY_SIDE = min(2, spare_cores() + 1)
 
 
 @dataclass
@@ -100,37 +102,106 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         # Validation and the register's kana readings are independent and mostly Arrow work
         # (no GIL): they run side by side, and this stage's time covers both.
         checked = in_threads({"validate": partial(_validate, rec, res), "readings": partial(_readings, rec, res)},
-                             _SIDE_BY_SIDE)
+                             _pair())
         number_reason, bad_field, register_dups = checked["validate"]
         res, lexicon = checked["readings"]
-    with timer.stage("join"):
-        holder = join.holder_positions(rec, res)
-        holder = np.where(number_reason == None, holder, -1)  # noqa: E711
-        shared = join.shared_accounts(rec).to_numpy()
-    with timer.stage("compare"):
-        has = np.flatnonzero(holder >= 0)
-        hf_part = pair_features(rec, res, has, holder[has], lexicon)
-        hf = _full(hf_part, has, len(rec))
-    with timer.stage("score"):
-        u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)
-        source = rec["source"].to_numpy(dtype=object)
-        models = {src: score.fit(hf[(source == src) & (holder >= 0)], u) for src in SOURCES}
-        hw, hp = weigh(hf, holder, source, models)
-    with timer.stage("search"):
-        need = needs_search(hf, holder, bad_field)
-        found = in_threads({kind: partial(_alternatives, rec, res, xi, holder, lexicon, models, source, kind)
-                            for kind, xi in (("member", need[holder[need] >= 0]), ("candidate", need))},
-                           _SIDE_BY_SIDE)
-        member, cand = found["member"], found["candidate"]
-    with timer.stage("explain"):
-        findings, decisions = judge(rec, res, holder, hf, hw, hp, member, cand, number_reason, bad_field, shared,
-                                    register_dups, opts)
+    started = time.perf_counter()
+    u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)  # timed with "score"
+    u_time = time.perf_counter() - started
+    # From here on each source's records are audited on their own (their own m-probabilities,
+    # alternatives and words), side by side in two processes when that pays.
+    spans = _spans({src: len(prepared[src]) for src in SOURCES if src in prepared})
+    last = list(spans)[-1]  # the one audited here when the other goes to a second process
+    jobs = {src: partial(_audit_source, src, _rows(rec, a, b), res, lexicon, u, number_reason[a:b], bad_field[a:b],
+                         register_dups, opts, progress if src == last else None)
+            for src, (a, b) in spans.items()}
+    parts = side_by_side(jobs, fork=_fork_sources(len(rec)), what="auditing the {} records")
+    for name in ("join", "compare", "score", "search", "explain"):  # the longer source, as they run side by side
+        timer.times[name] = max(p.timings[name] for p in parts.values()) + (u_time if name == "score" else 0.0)
+    part = list(parts.values())
+    findings = pd.concat([p.findings for p in part], ignore_index=True)
+    holder = np.concatenate([p.holder for p in part])
+    hf = pd.concat([p.hf for p in part], ignore_index=True)
+    hw = np.concatenate([p.hw for p in part])
+    decisions = pd.concat([p.decisions for p in part], ignore_index=True)
+    models = {src: parts[src].model if src in parts else score.fit(hf.iloc[:0], u) for src in SOURCES}
     ctx = Context(res, rec, holder, hf, hw, models, decisions, lexicon, timer.times,
                   {"residents": len(res), "records": len(rec)},
                   {"rows": len(res), "invalid_numbers": int(res["number"].isna().sum()),
                    "duplicate_numbers": len(register_dups),
                    "duplicate_rows_first_100": register_dups["row"].head(100).tolist()})
     return findings, ctx
+
+
+#: From this many records the two sources are audited in two processes (Linux, a second core).
+SPLIT_MIN_RECORDS = 100_000
+#: Memory the second process may add, as a share of this process's resident memory.
+SPLIT_MEMORY_SHARE = 0.5
+
+
+def _fork_sources(records: int) -> bool:
+    """Whether the second source is audited in a forked process meanwhile."""
+    return (records >= SPLIT_MIN_RECORDS and can_fork() and spare_cores() >= 1
+            and memory_to_spare(SPLIT_MEMORY_SHARE))
+
+
+def _spans(sizes: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Where each source's records are in the records table (one block each, in ``sizes``' order)."""
+    out, start = {}, 0
+    for src, n in sizes.items():
+        out[src] = (start, start + n)
+        start += n
+    return out
+
+
+def _rows(df: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
+    """Rows ``a:b`` numbered from 0, without copying the columns."""
+    return df.iloc[a:b].set_axis(pd.RangeIndex(b - a), copy=False)
+
+
+@dataclass
+class Part:
+    """What the record stages give for one source's records."""
+
+    findings: pd.DataFrame
+    holder: np.ndarray
+    hf: pd.DataFrame
+    hw: np.ndarray
+    decisions: pd.DataFrame
+    model: score.Model
+    timings: dict[str, float]
+
+
+def _audit_source(source: str, rec: pd.DataFrame, res: pd.DataFrame, lexicon: readings.Lexicon,
+                  u: dict[str, np.ndarray], number_reason: np.ndarray, bad_field: np.ndarray,
+                  register_dups: pd.DataFrame, opts: Options, progress: Callable[[str], None] | None = None) -> Part:
+    """Join, compare, score, search and explain the records of one source (``rec``)."""
+    timer = Timer(progress)
+    with timer.stage("join"):
+        holder = join.holder_positions(rec, res)
+        holder = np.where(number_reason == None, holder, -1)  # noqa: E711
+        shared = join.shared_accounts(rec).to_numpy()
+    with timer.stage("compare"):
+        has = np.flatnonzero(holder >= 0)
+        hf = _full(pair_features(rec, res, has, holder[has], lexicon), has, len(rec))
+    with timer.stage("score"):
+        sources = np.full(len(rec), source, dtype=object)
+        models = {source: score.fit(hf[holder >= 0], u)}
+        hw, hp = weigh(hf, holder, sources, models)
+    with timer.stage("search"):
+        need = needs_search(hf, holder, bad_field)
+        found = in_threads({kind: partial(_alternatives, rec, res, xi, holder, lexicon, models, sources, kind)
+                            for kind, xi in (("member", need[holder[need] >= 0]), ("candidate", need))},
+                           _pair())
+    with timer.stage("explain"):
+        findings, decisions = judge(rec, res, holder, hf, hw, hp, found["member"], found["candidate"], number_reason,
+                                    bad_field, shared, register_dups, opts)
+    return Part(findings, holder, hf, hw, decisions, models[source], timer.times)
+
+
+def _pair() -> int:
+    """Threads for two independent stages run side by side (one where there is no second core)."""
+    return min(2, spare_cores() + 1)
 
 
 def _validate(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:

@@ -11,8 +11,11 @@ re-imported.  Whatever goes wrong in the helper (it cannot start, it crashes,
 it is killed), the calls run here instead, so the result never depends on it.
 
 :class:`Forked` is for work that needs everything this process holds (the
-reports read the whole audit result): a ``fork`` child shares it
-copy-on-write and hands back only an exception, if any.
+reports read the whole audit result, a source's records need the prepared
+register): a ``fork`` child shares it copy-on-write and hands back its result
+or its exception.  :func:`side_by_side` runs jobs that way, one here and the
+others in children, and while they run each process counts the others' cores
+as taken (:func:`spare_cores`), so that none starts threads to compete with them.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ import threading
 import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +135,79 @@ def in_threads(jobs: dict[Any, Callable[[], Any]], threads: int) -> dict[Any, An
         return {k: f.result() for k, f in futures.items()}
 
 
-def spare_cores() -> int:
-    """Cores this process may use besides the one it runs on."""
+def side_by_side(jobs: dict[Any, Callable[[], Any]], fork: bool, what: str = "auditing {}") -> dict[Any, Any]:
+    """The result of each job, by key.  With ``fork``, every job but the last runs
+    in a forked child (:class:`Forked`) while the last runs here, for work that
+    holds the GIL; else all run here, one after another.  Either way an error is
+    raised for the first failing job in ``jobs``' order, as if they had run one
+    by one, and a child that dies without an answer (killed, out of memory) has
+    its job run here instead.  ``what`` names a child's work in messages."""
+    keys = list(jobs)
+    children: dict[Any, Forked] = {}
+    if fork and len(keys) > 1:
+        jobs = {k: _sharing(job, len(keys) - 1) for k, job in jobs.items()}
+        for k in keys[:-1]:
+            try:
+                children[k] = Forked(jobs[k], what.format(k))
+            except OSError:  # no process to spare (EAGAIN, ENOMEM): that job runs here
+                break
+    out: dict[Any, Any] = {}
+    failed: BaseException | None = None
     try:
-        return len(os.sched_getaffinity(0)) - 1
+        for k in keys:
+            if k not in children:
+                out[k] = jobs[k]()
+    except Exception as err:  # noqa: BLE001 - raised below, after an earlier job's error
+        failed = err
+    except BaseException:  # interrupted: the children's work is not wanted
+        for child in children.values():
+            child.kill()
+        raise
+    for k, child in children.items():
+        try:
+            out[k] = child.join()
+        except ChildDied:
+            out[k] = jobs[k]()
+        except Exception:
+            for other in children.values():
+                other.kill()
+            raise
+    if failed is not None:
+        raise failed
+    return {k: out[k] for k in keys}
+
+
+def spare_cores() -> int:
+    """Cores this process may use besides the one it runs on (less those that
+    work running side by side in other processes holds, see :func:`cores_taken`)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return (os.cpu_count() or 1) - 1
+        cores = os.cpu_count() or 1
+    return max(0, cores - 1 - _taken)
+
+
+#: Cores held by work this process runs side by side with (:func:`side_by_side`).
+_taken = 0
+
+
+@contextmanager
+def cores_taken(n: int) -> Iterator[None]:
+    """Within the block, :func:`spare_cores` counts ``n`` fewer cores (threads
+    would only compete with the processes working next to this one)."""
+    global _taken
+    _taken += n
+    try:
+        yield
+    finally:
+        _taken -= n
+
+
+def _sharing(job: Callable[[], Any], others: int) -> Callable[[], Any]:
+    def run() -> Any:
+        with cores_taken(others):
+            return job()
+    return run
 
 
 def proc_kib(path: str, field: str) -> int | None:
@@ -164,16 +235,23 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
+class ChildDied(RuntimeError):
+    """A :class:`Forked` child ended without handing back a result or an exception
+    (killed by a signal, say by the kernel when memory ran out)."""
+
+
 class Forked:
     """Run ``job`` in a forked child process (it inherits everything copy-on-write).
 
-    :meth:`join` waits and raises the child's exception in this process (same
-    type and message, pickled back through a pipe); :meth:`kill` stops it.
-    The child dies with its parent (``PR_SET_PDEATHSIG``) and leaves through
-    ``os._exit``: no atexit handlers, no flushing of inherited buffers.
+    :meth:`join` waits and returns the job's result (pickled back through a
+    pipe) or raises the child's exception in this process (same type and
+    message); :meth:`kill` stops it.  ``what`` says what the child does, for
+    messages ("writing report.xlsx").  The child dies with its parent
+    (``PR_SET_PDEATHSIG``) and leaves through ``os._exit``: no atexit
+    handlers, no flushing of inherited buffers.
     """
 
-    def __init__(self, job: Callable[[], None], what: str) -> None:
+    def __init__(self, job: Callable[[], Any], what: str) -> None:
         self.what = what
         parent = os.getpid()
         read, write = os.pipe()
@@ -195,17 +273,18 @@ class Forked:
         self.pid: int | None = pid
         self.fd = read
 
-    def join(self) -> None:
-        """Wait for the child; raise what it raised."""
+    def join(self) -> Any:
+        """Wait for the child; return its job's result or raise what it raised."""
         with os.fdopen(self.fd, "rb", closefd=False) as fh:
             payload = fh.read()
         status = self._reap(0)
-        if payload:
-            raise pickle.loads(payload)
-        if status != 0:
-            how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else
-                   f"status {os.waitstatus_to_exitcode(status)}")
-            raise RuntimeError(f"the process writing {self.what} ended with {how}")
+        if status == 0 and payload[:1] == _RESULT:
+            return pickle.loads(memoryview(payload)[1:])
+        if payload[:1] == _ERROR:
+            raise pickle.loads(memoryview(payload)[1:])
+        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else
+               f"status {os.waitstatus_to_exitcode(status)}")
+        raise ChildDied(f"the process {self.what} ended with {how}")
 
     def kill(self) -> None:
         """Stop the child if it still runs (this process failed: its work is not wanted)."""
@@ -223,17 +302,20 @@ class Forked:
         return status
 
 
-def _run_child(job: Callable[[], None], fd: int, parent: int) -> None:
-    """Body of a :class:`Forked` child: run, send back any exception, exit."""
+#: First byte of what a :class:`Forked` child sends back: a pickled result or exception.
+_RESULT, _ERROR = b"R", b"E"
+
+
+def _run_child(job: Callable[[], Any], fd: int, parent: int) -> None:
+    """Body of a :class:`Forked` child: run, send back the result or the exception, exit."""
     code = 1
     try:
         _die_with_parent(parent)
-        payload = b""
         try:
-            job()
+            payload = _RESULT + pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         except BaseException as err:  # noqa: BLE001 - handed to the parent
-            payload = _pickled(err)
+            payload = _ERROR + _pickled(err)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
     finally:
@@ -243,7 +325,7 @@ def _run_child(job: Callable[[], None], fd: int, parent: int) -> None:
 def _pickled(err: BaseException) -> bytes:
     """The exception as pickle bytes that load back (with a note saying where it was raised);
     else a RuntimeError naming its type and message."""
-    note = f"(raised while writing in a second process: {_where(err)})"
+    note = f"(raised in a second process: {_where(err)})"
     err.__traceback__ = None
     try:
         err.add_note(note)

@@ -189,7 +189,7 @@ def grade_keys(a: np.ndarray, b: np.ndarray, la: np.ndarray | None = None,
     rest = present & ~eq
     if rest.any():
         near[rest] = cpdist(list(a[rest]), list(b[rest]), scorer=JaroWinkler.normalized_similarity,
-                            workers=-1) >= close
+                            workers=_workers()) >= close
         if la is not None and lb is not None:
             lp = rest & pd.notna(la) & pd.notna(lb)
             near[lp] |= la[lp] == lb[lp]
@@ -324,7 +324,7 @@ def _grade(a: Keys, b: Keys, close: float, near_a: NearFunc | None = None,
     rest = np.flatnonzero(present & ~eq)
     if len(rest):
         av, bv = a.values(rest), b.values(rest)
-        near = cpdist(list(av), list(bv), scorer=JaroWinkler.normalized_similarity, workers=-1) >= close
+        near = cpdist(list(av), list(bv), scorer=JaroWinkler.normalized_similarity, workers=_workers()) >= close
         far = np.flatnonzero(~near)  # near keys can only add to what Jaro-Winkler found
         if near_a is not None and near_b is not None and len(far):
             if near_a is near_b:
@@ -369,7 +369,7 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
         for side, frame in enumerate((left, right)):
             for full, fam, giv in NAME_KEYS:
                 jobs[full, side] = partial(joined_rows, frame[full], frame[fam], frame[giv])
-    done = in_threads(jobs, threads=_THREADS if whole else 1)
+    done = in_threads(jobs, threads=_threads() if whole else 1)
     for c in ("fam_key", "giv_key", "fam_kana", "giv_kana"):
         L[c], R[c] = done[c]
     joined = _joined_names(li, ri, L, R, done) if whole else {}
@@ -412,7 +412,7 @@ def pair_features(left: pd.DataFrame, right: pd.DataFrame, li: np.ndarray, ri: n
             rp = _phonetic_side(right, R, part, ri, at, ~r_latin[at])
             ok = pd.notna(lp) & pd.notna(rp)
             if ok.any():
-                sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=-1)
+                sim = cpdist(list(lp[ok]), list(rp[ok]), scorer=JaroWinkler.normalized_similarity, workers=_workers())
                 translit[at[ok]] = np.where(sim >= THRESHOLDS["translit"], CLOSE, UNKNOWN)
         out[f"{part}_kanji"], out[f"{part}_kana"], out[f"{part}_reading"] = kanji, kana_, reading
         out[f"{part}_translit"] = translit
@@ -462,8 +462,14 @@ def _grade_address(left: pd.Series, right: pd.Series, li: np.ndarray, ri: np.nda
     return out
 
 
-#: Threads for the whole-column work of one comparison (:func:`_run`).
-_THREADS = min(4, spare_cores() + 1)
+def _threads() -> int:
+    """Threads for the whole-column work of one comparison (:func:`_run`)."""
+    return min(4, spare_cores() + 1)
+
+
+def _workers() -> int:
+    """Threads for rapidfuzz's ``cpdist``."""
+    return spare_cores() + 1
 
 
 #: Full-name key columns and their (family, given) parts.

@@ -444,7 +444,8 @@ def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:
     if _parallel(len(f)):
         theirs = [jobs[k] for k in CHILD_FILES]
         try:
-            child = Forked(lambda: [job() for job in theirs], ", ".join(paths[k].name for k in CHILD_FILES))
+            child = Forked(lambda: [job() for job in theirs],
+                           "writing " + ", ".join(paths[k].name for k in CHILD_FILES))
         except OSError:  # no process to spare (EAGAIN, ENOMEM): all of it here
             pass
         else:

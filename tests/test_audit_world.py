@@ -58,3 +58,41 @@ def test_audit_is_deterministic(world):
     again = linkage.audit(out / "residents.csv", bank=out / "bank.csv", insurance=out / "insurance.csv",
                           unmask=True)
     pd.testing.assert_frame_equal(result.findings, again.findings)
+
+
+@pytest.mark.parametrize("given", [("bank", "insurance"), ("bank",), ("insurance",), ("bank:empty", "insurance")])
+def test_sources_audited_side_by_side_equal_one_after_another(world, monkeypatch, given):
+    import importlib
+
+    from linkage import background
+
+    audit_module = importlib.import_module("linkage.audit")  # linkage.audit is also the function
+
+    out, _ = world
+    tables = {"bank": pd.read_csv(out / "bank.csv", dtype=str, encoding="utf-8-sig"),
+              "insurance": linkage.read.read_table(out / "insurance.csv", "insurance")}
+    kw = {g.split(":")[0]: tables[g.split(":")[0]].iloc[:0] if g.endswith(":empty") else tables[g] for g in given}
+    forks = []
+
+    class Counted(background.Forked):
+        def __init__(self, *args, **kwargs):
+            forks.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(background, "Forked", Counted)
+    monkeypatch.setattr(audit_module, "spare_cores", lambda: 1)
+    runs = {}
+    for mode, threshold in (("here", 10**12), ("forked", 0)):
+        monkeypatch.setattr(audit_module, "SPLIT_MIN_RECORDS", threshold)
+        runs[mode] = linkage.audit(out / "residents.csv", unmask=True, **kw)
+    assert len(forks) == (len(given) > 1)  # a second process only when there are two sources
+    a, b = runs["here"], runs["forked"]
+    pd.testing.assert_frame_equal(a.findings, b.findings)
+    assert len(a.findings) == sum(len(v) for v in kw.values())
+    for name in ("holder", "holder_weights"):
+        assert (getattr(a.context, name) == getattr(b.context, name)).all()
+    pd.testing.assert_frame_equal(a.context.holder_features, b.context.holder_features)
+    pd.testing.assert_frame_equal(a.context.decisions, b.context.decisions)
+    assert {k: repr(m) for k, m in a.context.models.items()} == {k: repr(m) for k, m in b.context.models.items()}
+    assert list(a.timings) == list(b.timings) == ["read", "normalise", "validate", "join", "compare", "score",
+                                                  "search", "explain"]

@@ -100,3 +100,77 @@ def test_in_threads_returns_by_key_and_raises_the_first_failure_in_order():
     for threads in (1, 3):
         with pytest.raises(ValueError, match="first"):
             in_threads({"ok": lambda: 0, "x": fail("first"), "y": fail("second")}, threads)
+
+
+# --- side_by_side: jobs in forked children and here ---------------------------------
+
+def _fail(message):
+    def job():
+        raise ValueError(message)
+    return job
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_side_by_side_returns_by_key_the_last_job_here(fork):
+    me = os.getpid()
+    out = background.side_by_side({"a": os.getpid, "b": lambda: (7, "x"), "c": os.getpid}, fork=fork)
+    assert list(out) == ["a", "b", "c"] and out["b"] == (7, "x")
+    assert out["c"] == me
+    assert (out["a"] != me) is fork  # the first jobs ran in a child only when forking
+
+
+def test_side_by_side_hands_back_big_results_through_the_pipe():
+    frame = pd.DataFrame({"s": pd.array([f"x{i}" for i in range(300_000)], dtype="string[pyarrow]"),
+                          "v": range(300_000)})
+    out = background.side_by_side({"child": lambda: frame.iloc[::-1], "here": lambda: None}, fork=True)
+    pd.testing.assert_frame_equal(out["child"], frame.iloc[::-1])
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_side_by_side_raises_the_first_failure_in_order(fork):
+    with pytest.raises(ValueError, match="first"):
+        background.side_by_side({"a": _fail("first"), "b": _fail("second")}, fork=fork)
+    with pytest.raises(ValueError, match="second"):
+        background.side_by_side({"a": lambda: 1, "b": _fail("second")}, fork=fork)
+    with pytest.raises(ValueError, match="first"):
+        background.side_by_side({"a": _fail("first"), "b": lambda: 2}, fork=fork)
+
+
+def test_a_child_that_dies_has_its_job_run_here():
+    me = os.getpid()
+    calls = []
+
+    def job():
+        calls.append(os.getpid())
+        if os.getpid() != me:
+            os.kill(os.getpid(), 9)  # the child is killed (as by the kernel when memory runs out)
+        return "done here"
+
+    assert background.side_by_side({"a": job, "b": lambda: 1}, fork=True) == {"a": "done here", "b": 1}
+    assert calls == [me]  # the child's append is its own
+
+
+def test_a_failed_fork_runs_the_jobs_here(monkeypatch):
+    def no_process() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_process)
+    me = os.getpid()
+    assert background.side_by_side({"a": os.getpid, "b": os.getpid}, fork=True) == {"a": me, "b": me}
+
+
+def test_side_by_side_jobs_leave_the_other_core_to_each_other(monkeypatch):
+    monkeypatch.setattr(background, "_taken", 0)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert background.spare_cores() == 1
+    spare = background.side_by_side({"a": background.spare_cores, "b": background.spare_cores}, fork=True)
+    assert spare == {"a": 0, "b": 0}  # in the child and here
+    assert background.spare_cores() == 1  # and given back after
+    assert background.side_by_side({"a": background.spare_cores, "b": background.spare_cores},
+                                   fork=False) == {"a": 1, "b": 1}
+
+
+def test_forked_returns_the_jobs_result():
+    from linkage.background import Forked
+
+    assert Forked(lambda: {"pid": os.getpid()}, "testing").join()["pid"] != os.getpid()

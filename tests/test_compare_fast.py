@@ -221,7 +221,7 @@ def test_pair_features_are_the_same_in_every_mode_and_storage(prepared, detail, 
         # Whole columns on one thread or several, or only the values at the pairs.
         for share, threads in ((0.0, 1), (0.0, 3), (float("inf"), 3)):
             monkeypatch.setattr(keycols, "_ENCODE_WHOLE_SHARE", share)
-            monkeypatch.setattr(compare, "_THREADS", threads)
+            monkeypatch.setattr(compare, "_threads", lambda threads=threads: threads)
             got[storage, share, threads] = pair_features(x, r, li, ri, lexicon, detail=detail)
             got[storage, share, threads, "residents"] = pair_features(r, r, ri, ri[::-1].copy(), detail=detail)
     first = got[("python", 0.0, 1)]

@@ -241,14 +241,14 @@ def test_forked_job_raises_its_exception_here(err, kind, text):
     def job() -> None:
         raise err
 
-    child = Forked(job, "a file")
+    child = Forked(job, "writing a file")
     with pytest.raises(kind) as info:
         child.join()
     assert str(info.value) == text
 
 
 def test_forked_job_killed_by_a_signal_is_an_error():
-    child = Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "a file")
+    child = Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), "writing a file")
     with pytest.raises(RuntimeError, match="writing a file ended with signal 9"):
         child.join()
 
