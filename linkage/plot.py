@@ -3,13 +3,11 @@
 The chart data are plain DataFrames computed from the findings (and, for
 households, the audit context); the drawing uses matplotlib's object API
 (``matplotlib.figure.Figure``, no pyplot state), so it is safe in batch runs
-and displays inline in Jupyter.  :func:`charts_svg` renders each chart as an
-inline ``<svg>`` with no external reference, for self-contained HTML.
+and displays inline in Jupyter.  report.html draws the same tables as HTML
+bars (:mod:`linkage.report_charts`), without matplotlib.
 """
 from __future__ import annotations
 
-import io
-import re
 import warnings
 from contextlib import contextmanager
 from functools import lru_cache
@@ -122,17 +120,15 @@ def cjk_font() -> str | None:
 
 
 @contextmanager
-def _style(lang: str, svg_salt: str | None = None) -> Iterator[None]:
+def _style(lang: str) -> Iterator[None]:
     import matplotlib as mpl
 
     rc: dict[str, Any] = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-                          "axes.titlesize": 10, "axes.titleweight": "bold", "svg.fonttype": "none"}
+                          "axes.titlesize": 10, "axes.titleweight": "bold"}
     font = cjk_font()
     if font:
         rc["font.family"] = ["sans-serif"]
         rc["font.sans-serif"] = ["DejaVu Sans", font]
-    if svg_salt:
-        rc["svg.hashsalt"] = svg_salt
     with mpl.rc_context(rc), warnings.catch_warnings():
         # Without a Japanese font, glyphs are measured as boxes; the browser draws the real ones.
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
@@ -245,43 +241,3 @@ def figure(result: "AuditResult", lang: str = "en", data: dict[str, pd.DataFrame
         for name, ax in zip(CHARTS, axes.ravel()):
             _DRAW[name](ax, data[name], lang)
     return fig
-
-
-def _size(name: str, data: pd.DataFrame) -> tuple[float, float]:
-    rows = len(data) if name in ("by_reason", "households") else 0
-    if name == "households":
-        rows = min(rows, 10)
-    return {"by_source": (5.6, 2.2), "scores": (5.6, 3.0)}.get(name, (5.6, max(1.6, 0.8 + 0.26 * rows)))
-
-
-_SVG_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
-_SVG_META = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
-_SVG_XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
-_SVG_SIZE = re.compile(r'(<svg[^>]*?)\s+width="[^"]*"\s+height="[^"]*"')
-
-
-def to_svg(fig: "Figure", title: str = "") -> str:
-    """An inline ``<svg>`` element for HTML: no XML prolog, metadata or URLs."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    svg = _SVG_META.sub("", _SVG_HEAD.sub("", buf.getvalue(), count=1))
-    svg = _SVG_XMLNS.sub("", svg)
-    svg = _SVG_SIZE.sub(r"\1", svg, count=1)
-    label = title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return svg.replace("<svg", f'<svg role="img" aria-label="{label}"', 1).strip()
-
-
-def charts_svg(result: "AuditResult", lang: str = "en",
-               data: dict[str, pd.DataFrame] | None = None) -> dict[str, str]:
-    """Each chart as an inline SVG string, by chart name (see :data:`CHARTS`)."""
-    from matplotlib.figure import Figure
-
-    data = data or chart_data(result)
-    w, _ = _words(lang)
-    out = {}
-    for name in CHARTS:
-        with _style(lang, svg_salt=f"linkage-{name}"):
-            fig = Figure(figsize=_size(name, data[name]), layout="constrained")
-            _DRAW[name](fig.add_subplot(), data[name], lang)
-            out[name] = to_svg(fig, w[name])
-    return out

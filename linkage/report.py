@@ -7,7 +7,7 @@ Findings files hold no timestamps, so the same input gives the same bytes.
 Speed: the findings become one Arrow table, for both findings files and the
 workbook's sort keys.  From :data:`PARALLEL_MIN_ROWS` rows (Linux, two or
 more cores) a forked child (:class:`linkage.background.Forked`) writes
-report.xlsx and findings.csv while this process writes findings.parquet,
+report.xlsx while this process writes findings.parquet, findings.csv,
 report.html and summary.json; the child's exception is raised here, a failure here stops the
 child, and without ``fork`` everything is written here, one file after another.
 """
@@ -413,10 +413,10 @@ def _fsync(path: Path) -> None:
 
 #: Rows from which a second process writes some files alongside (Linux, two or more cores).
 PARALLEL_MIN_ROWS = 50_000
-#: The files the second process writes (at a million records about as long as findings.parquet
-#: and report.html here, whose charts are most of it; findings.parquet stays here, where its
-#: buffers add less to the memory both processes hold at once).
-CHILD_FILES = ("xlsx", "csv")
+#: The files the second process writes (at a million records the workbook takes about as long
+#: as the other four files here; the findings files stay here, where their buffers add less to
+#: the memory both processes hold at once).
+CHILD_FILES = ("xlsx",)
 
 
 def _write_all(result: "AuditResult", d: Path, lang: str) -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """report.html: one self-contained page (no CDN, no network) for managers and clerks.
 
 The page is opened on offline government machines: styles, script and charts
-(inline SVG from :mod:`linkage.plot`) are all inside the file, and a
+(bars in HTML and CSS, :mod:`linkage.report_charts`) are all inside the file, and a
 Content-Security-Policy forbids loading anything else.  It shows headline
 counts, charts by source, status and reason, the score distribution, households
 with several mislinks and then the findings, most severe first, with their
@@ -18,7 +18,7 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from . import plot
+from . import plot, report_charts
 from .plot import STATUS_COLOURS, STATUS_WORDS
 from .report import as_str, count_by, sort_by_severity, text_is
 
@@ -124,9 +124,7 @@ h1{font-size:1.5rem;margin:0 0 .3rem}h2{font-size:1.15rem;margin:2rem 0 .6rem;bo
 .card{border-radius:8px;padding:.7rem 1.1rem;color:#fff;min-width:11rem;flex:1;text-decoration:none}
 .card .label{font-weight:bold}.card .n{display:block;font-size:1.8rem;font-weight:bold}.card .what{font-size:.8rem;opacity:.95}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1rem 2rem;align-items:start}
-.chart svg{width:100%;height:auto;max-width:620px}
-.chart svg text{font-family:"Hiragino Sans","Meiryo","Yu Gothic","Noto Sans CJK JP","DejaVu Sans",sans-serif !important}
-table{border-collapse:collapse;font-size:.85rem;width:100%}
+{{ chart_css }}table{border-collapse:collapse;font-size:.85rem;width:100%}
 th,td{border-bottom:1px solid #e1e4e8;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef2f7;position:sticky;top:0;z-index:1}.num{text-align:right;white-space:nowrap}
 .badge{display:inline-block;border-radius:4px;padding:0 .4rem;color:#fff;font-size:.8rem;white-space:nowrap}
@@ -152,7 +150,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.
 
 <h2>{{ w.charts }}</h2>
 <div class="charts">
-{% for name in chart_names %}<figure class="chart" id="chart-{{ name }}">{{ charts[name] | safe }}</figure>
+{% for name in chart_names %}<figure class="chart" id="chart-{{ name }}">
+{{ charts[name] }}</figure>
 {% endfor %}
 </div>
 
@@ -362,7 +361,8 @@ def render_html(result: "AuditResult", lang: str = "en", cap: int = HTML_ROWS_CA
     data = chart_data(result, act_all)
     return TEMPLATE.render(
         lang=lang, w=w, fmt=_fmt, total=total, cards=cards, colours=STATUS_COLOURS, status_words=status_words,
-        chart_names=plot.CHARTS, charts=plot.charts_svg(result, lang, data), reasons=reasons,
+        chart_names=plot.CHARTS, charts=report_charts.charts_html(data, lang), chart_css=markupsafe.Markup(report_charts.CSS),
+        reasons=reasons,
         households=data["households"].to_dict("records"),
         rows=bool(len(act)), rows_html=_rows_html(_rows(result, act), SOURCE_WORDS[lang], status_words),
         columns=list(COLUMN_WORDS["en"]), column_words=COLUMN_WORDS[lang], source_words=SOURCE_WORDS[lang],

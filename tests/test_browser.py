@@ -61,7 +61,7 @@ def test_renders_without_console_messages_and_shows_the_counts(report, tmp_path)
         assert card and f'<span class="n">{n:,}</span>' in card.group(1)
     act = (result.findings["status"] != "ok").sum()
     assert f"Showing {act:,} of {act:,}" in dom
-    assert dom.count("<svg") == 4
+    assert dom.count('<figure class="chart"') == 4
 
 
 def test_filter_from_the_address(report, tmp_path):
