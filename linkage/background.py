@@ -1,21 +1,24 @@
 """Work for a second core: a helper process works while this one goes on.
 
-The audit is mostly single-threaded Python and Arrow; on a machine with more
-than one core, :class:`Background` hands a batch of independent calls (say the
-address keys and the My Number check digits) to a fresh interpreter
-(``python -m linkage.background``) and collects the results later.  Arguments
-and results travel as pickles through pipes; nothing is written to disk and
-nothing leaves the machine.  A fresh interpreter, not ``fork``: the parent's
-threads (Arrow's pool) cannot deadlock it, and a user's script is never
-re-imported.  Whatever goes wrong in the helper (it cannot start, it crashes,
-it is killed), the calls run here instead, so the result never depends on it.
+The audit is mostly single-threaded Python and Arrow, so on a machine with
+more than one core independent work goes to a second process.
 
-:class:`Forked` is for work that needs everything this process holds (the
-reports read the whole audit result, a source's records need the prepared
-register): a ``fork`` child shares it copy-on-write and hands back its result
-or its exception.  :func:`side_by_side` runs jobs that way, one here and the
-others in children, and while they run each process counts the others' cores
-as taken (:func:`spare_cores`), so that none starts threads to compete with them.
+:class:`Forked` is for work that needs what this process holds (the columns
+to key, the prepared register, the whole audit result for the reports): a
+``fork`` child shares it copy-on-write, so nothing is sent and nothing is
+imported, and hands back its result or its exception through a pipe.
+:func:`side_by_side` runs jobs that way, one here and the others in children,
+and while they run each process counts the others' cores as taken
+(:func:`spare_cores`), so that none starts threads to compete with them.
+Arrow re-creates its thread pools in a forked child (a test checks it).
+
+:class:`Background` is the helper where there is no ``fork`` (macOS and
+Windows): it hands a batch of calls to a fresh interpreter (``python -m
+linkage.background``), arguments and results travel as pickles through pipes.
+
+Either way nothing is written to disk and nothing leaves the machine, and
+whatever goes wrong in the helper (it cannot start, it crashes, it is killed),
+its work runs here instead, so the result never depends on it.
 """
 from __future__ import annotations
 

@@ -53,14 +53,20 @@ def test_worth_it_only_for_big_inputs_with_a_core_and_memory_to_spare(monkeypatc
     assert not background.worth_it(background.MIN_VALUES)
 
 
-def test_tables_keyed_with_a_helper_equal_tables_keyed_here(tmp_path):
+@pytest.mark.parametrize("helper", ["forked", "fresh interpreter"])
+def test_tables_keyed_with_a_helper_equal_tables_keyed_here(tmp_path, monkeypatch, helper):
     from linkage.read import read_table
     from linkage.synth import generate_world, write_world
 
     write_world(generate_world(60, 5, rate_scale=20), tmp_path, fmt="csv")
     given = {k: read_table(tmp_path / f"{k}.csv", k) for k in ("residents", "bank", "insurance")}
     here = tables.prepare_tables(**given, background=False)
+    used = []
+    monkeypatch.setattr(tables, "can_fork", lambda: helper == "forked")
+    monkeypatch.setattr(tables, "Background", lambda *a, **k: used.append("fresh") or Background(*a, **k))
+    monkeypatch.setattr(tables, "side_by_side", lambda *a, **k: used.append("forked") or background.side_by_side(*a, **k))
     there = tables.prepare_tables(**given, background=True)
+    assert used == (["forked"] if helper == "forked" else ["fresh"])
     alone = {"residents": tables.prepare_residents(given["residents"]), "bank": tables.prepare_bank(given["bank"]),
              "insurance": tables.prepare_insurance(given["insurance"])}
     for kind in given:

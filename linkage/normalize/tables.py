@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..background import Background, worth_it
+from ..background import Background, can_fork, side_by_side, worth_it
 from . import address, dates, kana, names, number, translit
 from ._unique import encode_strings, fill_slow, on_columns, on_unique, to_arrow_strings
 from .sex import sex as sex_codes
@@ -139,7 +140,8 @@ def prepare_tables(residents: pd.DataFrame | None = None, bank: pd.DataFrame | N
     number that appears in several tables is normalised once.  With
     ``background`` (default: when the tables are big and there is a spare
     core) the My Numbers and address keys are computed in a helper process
-    (:mod:`linkage.background`) meanwhile.
+    meanwhile (:mod:`linkage.background`: a forked child, or a fresh
+    interpreter where there is no ``fork``).
     """
     given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
     if background is None:
@@ -157,9 +159,14 @@ def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None 
     jobs = [calls.pop(field) for field in remote]
     if numbers is None:  # every number once across tables, stdnum's check digit per distinct number
         jobs.append((number.analyse_many, tuple(t["my_number"] for t in given.values())))
-    with Background(jobs, enabled=background) as helper:
-        results = {field: func(*args) for field, (func, args) in calls.items()}
-        done = helper.results()
+    if background and can_fork():  # a forked helper shares the columns: nothing to send, nothing to import
+        both = side_by_side({"helper": partial(_call_all, jobs), "here": partial(_call_all, list(calls.values()))},
+                            fork=True, what="keying {} columns")
+        done, results = both["helper"], dict(zip(calls, both["here"]))
+    else:
+        with Background(jobs, enabled=background) as helper:
+            results = {field: func(*args) for field, (func, args) in calls.items()}
+            done = helper.results()
     results.update(zip(remote, done))
     if numbers is None:
         numbers = dict(zip(given, done[-1]))
@@ -168,6 +175,11 @@ def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None 
         for kind, result in zip(work[field], per_kind):
             keyed[kind][field] = result
     return {kind: _ASSEMBLE[kind](df, numbers[kind], keyed[kind]) for kind, df in given.items()}
+
+
+def _call_all(calls: list) -> list:
+    """The result of each ``(func, args)`` call, in order."""
+    return [func(*args) for func, args in calls]
 
 
 def _person_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
