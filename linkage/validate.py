@@ -84,8 +84,8 @@ def blank(values: pd.Series, text: pa.ChunkedArray | None = None) -> np.ndarray:
 
 def strip(values: pd.Series) -> pd.Series:
     """``values.astype("string").str.strip()``, with Python called only for the
-    values that start or end with whitespace."""
-    v = values.astype("string")
+    values that start or end with whitespace (Arrow-backed text stays Arrow-backed)."""
+    v = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
     text = _arrow_text(v)
     if text is None:
         return v.str.strip()

@@ -143,6 +143,8 @@ def test_blank_and_strip_know_every_python_whitespace_character(storage):
     s = _as(values, storage)
     assert validate.blank(s).tolist() == [v is None or not v.strip() for v in values]
     assert validate.strip(s).tolist() == [pd.NA if v is None else v.strip() for v in values]
+    if isinstance(s.dtype, pd.StringDtype):  # text stays in its storage (no copy into Python strings)
+        assert validate.strip(s).dtype == s.dtype
 
 
 @settings(max_examples=200, deadline=None)
