@@ -213,7 +213,8 @@ def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out["birth"] = keyed["birth"]
     out["sex"] = keyed["sex"]
     out["addr_key"] = keyed["addr"]
-    out["household"] = df["household_id"].astype("string")
+    household = df["household_id"]  # text, Arrow-backed as read (households are factorized in several stages)
+    out["household"] = household if isinstance(household.dtype, pd.StringDtype) else household.astype("string")
     out["kana_source"] = np.where(out["kana_key"].notna(), "register", None)
     return add_phonetic(out)
 
