@@ -64,7 +64,7 @@ CHUNK_ROWS = 100_000
 #: Records per owner-search task (at least; whole record partitions are grouped).
 SEARCH_CHUNK = 20_000
 #: Comparison keys of the prepared tables: needed to compare, not to word a finding.
-KEY_COLUMNS = ("name_key", "fam_key", "giv_key", "near_key", "fam_near", "giv_near", "kana_key", "fam_kana",
+KEY_COLUMNS = ("name_key", "fam_key", "giv_key", "fam_near", "giv_near", "kana_key", "fam_kana",
                "giv_kana", "kana_loose", "fam_loose", "giv_loose", "addr_key", "fam_ph", "giv_ph")
 #: Raw input columns kept after normalising (the rest are replaced by keys).
 KEEP_RESIDENT_INPUT = ("name", "name_kana", "relationship", "sex", "_row")

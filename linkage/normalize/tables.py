@@ -6,7 +6,7 @@ pairing: record↔card holder, record↔household member, record↔candidate and
 resident↔resident (for u-probabilities).
 
 Key columns: ``name_key``/``fam_key``/``giv_key`` (kanji or alphabet),
-``near_key`` (name with near pairs like 斎/斉 folded), ``kana_key``/
+``fam_near``/``giv_near`` (name parts with near pairs like 斎/斉 folded), ``kana_key``/
 ``fam_kana``/``giv_kana``/``kana_loose``, ``birth`` (datetime64), ``sex``
 (Int8), ``addr_key``.
 """
@@ -89,7 +89,6 @@ def _name_parts_rows(raw: pd.Series) -> pd.DataFrame:
             "name_key": _joined(raw, fam, giv, names.name_key, latin),
             "fam_key": fam,
             "giv_key": giv,
-            "near_key": _joined(raw, fam_near, giv_near, names.name_near_key, latin),
             "fam_near": fam_near,
             "giv_near": giv_near,
         },
