@@ -246,9 +246,11 @@ class ChildDied(RuntimeError):
 class Forked:
     """Run ``job`` in a forked child process (it inherits everything copy-on-write).
 
-    :meth:`join` waits and returns the job's result (pickled back through a
-    pipe) or raises the child's exception in this process (same type and
-    message); :meth:`kill` stops it.  ``what`` says what the child does, for
+    :meth:`join` waits and returns the job's result or raises the child's
+    exception in this process (same type and message); :meth:`kill` stops it.
+    The result comes back through an in-memory file (``memfd``) that this
+    process maps, its Arrow and NumPy buffers as they are (pickle protocol 5),
+    or pickled through a pipe where there is no such file.  ``what`` says what the child does, for
     messages ("writing report.xlsx").  The child dies with its parent
     (``PR_SET_PDEATHSIG``) and leaves through ``os._exit``: no atexit
     handlers, no flushing of inherited buffers.
@@ -257,6 +259,7 @@ class Forked:
     def __init__(self, job: Callable[[], Any], what: str) -> None:
         self.what = what
         parent = os.getpid()
+        self.shared = _shared_file()
         read, write = os.pipe()
         gc.freeze()  # the child's collector then leaves the parent's objects (and their pages) alone
         try:
@@ -266,12 +269,13 @@ class Forked:
         except BaseException:
             os.close(read)
             os.close(write)
+            self._close_shared()
             raise
         finally:
             gc.unfreeze()
         if pid == 0:  # the child: never returns
             os.close(read)
-            _run_child(job, write, parent)
+            _run_child(job, write, parent, self.shared)
         os.close(write)
         self.pid: int | None = pid
         self.fd = read
@@ -281,6 +285,12 @@ class Forked:
         with os.fdopen(self.fd, "rb", closefd=False) as fh:
             payload = fh.read()
         status = self._reap(0)
+        if status == 0 and payload[:1] == _SHARED and self.shared is not None:
+            try:
+                return _load_shared(self.shared)
+            finally:
+                self._close_shared()
+        self._close_shared()
         if status == 0 and payload[:1] == _RESULT:
             return pickle.loads(memoryview(payload)[1:])
         if payload[:1] == _ERROR:
@@ -292,6 +302,13 @@ class Forked:
     def kill(self) -> None:
         """Stop the child if it still runs (this process failed: its work is not wanted)."""
         self._reap(signal.SIGKILL)
+        self._close_shared()
+
+    def _close_shared(self) -> None:
+        """Close the file for the child's result (a mapping of it stays valid)."""
+        if self.shared is not None:
+            os.close(self.shared)
+            self.shared = None
 
     def _reap(self, sig: int) -> int:
         """Signal the child (0: none), wait for it, close the pipe; its wait status."""
@@ -304,18 +321,69 @@ class Forked:
         os.close(self.fd)
         return status
 
+    def __del__(self) -> None:
+        if getattr(self, "shared", None) is not None:
+            self._close_shared()
 
-#: First byte of what a :class:`Forked` child sends back: a pickled result or exception.
-_RESULT, _ERROR = b"R", b"E"
+
+#: First byte of what a :class:`Forked` child sends through its pipe: a pickled result or
+#: exception, or word that the result is in the shared file.
+_RESULT, _ERROR, _SHARED = b"R", b"E", b"S"
 
 
-def _run_child(job: Callable[[], Any], fd: int, parent: int) -> None:
+def _shared_file() -> int | None:
+    """An anonymous in-memory file (Linux ``memfd``) for a child's result, or None."""
+    try:
+        return os.memfd_create("linkage-result", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        return None
+
+
+def _dump_shared(result: Any, fd: int) -> None:
+    """Write ``result`` to the shared file: the pickle without its big buffers (Arrow
+    and NumPy data, pickle protocol 5), then each buffer once, so nothing is copied
+    into a pickle and the parent maps the data instead of reading it."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    sizes = [len(head), *(r.nbytes for r in raws)]
+    with os.fdopen(fd, "wb", closefd=False) as fh:
+        fh.write(len(sizes).to_bytes(8, "little"))
+        fh.write(b"".join(n.to_bytes(8, "little") for n in sizes))
+        fh.write(head)
+        for raw in raws:
+            fh.write(raw)
+
+
+def _load_shared(fd: int) -> Any:
+    """The result a child wrote with :func:`_dump_shared`: its buffers stay in the
+    mapped file (private and writable, as freshly unpickled ones would be)."""
+    import mmap
+
+    size = os.fstat(fd).st_size
+    view = memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE))
+    count = int.from_bytes(view[:8], "little")
+    sizes = [int.from_bytes(view[8 + 8 * i:16 + 8 * i], "little") for i in range(count)]
+    at = 8 + 8 * count
+    parts = []
+    for n in sizes:
+        parts.append(view[at:at + n])
+        at += n
+    return pickle.loads(parts[0], buffers=parts[1:])
+
+
+def _run_child(job: Callable[[], Any], fd: int, parent: int, shared: int | None = None) -> None:
     """Body of a :class:`Forked` child: run, send back the result or the exception, exit."""
     code = 1
     try:
         _die_with_parent(parent)
         try:
-            payload = _RESULT + pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
+            result = job()
+            if shared is not None:
+                _dump_shared(result, shared)
+                payload = _SHARED
+            else:
+                payload = _RESULT + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
         except BaseException as err:  # noqa: BLE001 - handed to the parent
             payload = _ERROR + _pickled(err)

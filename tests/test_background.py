@@ -180,3 +180,31 @@ def test_forked_returns_the_jobs_result():
     from linkage.background import Forked
 
     assert Forked(lambda: {"pid": os.getpid()}, "testing").join()["pid"] != os.getpid()
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_forked_results_come_back_whole_and_writable(monkeypatch, memfd):
+    import numpy as np
+    import pyarrow as pa
+
+    from linkage.background import Forked
+
+    if not memfd:  # no in-memory file (an old kernel): the result comes through the pipe
+        monkeypatch.delattr(os, "memfd_create")
+    strings = pd.Series(pd.array([f"名前{i}" if i % 7 else None for i in range(200_000)], dtype="string[pyarrow]"))
+    numbers = np.arange(100_000, dtype=np.int64)
+
+    def job():
+        return {"strings": strings, "numbers": numbers * 3, "table": pa.table({"x": numbers}), "small": (1, "a"),
+                "empty": np.zeros(0)}
+
+    child = Forked(job, "testing")
+    assert (child.shared is not None) is memfd
+    before = len(os.listdir("/proc/self/fd"))
+    out = child.join()
+    assert child.shared is None and len(os.listdir("/proc/self/fd")) == before - 1 - memfd  # pipe and file closed
+    pd.testing.assert_series_equal(out["strings"], strings)
+    assert (out["numbers"] == numbers * 3).all() and out["table"].column("x").to_pylist()[:3] == [0, 1, 2]
+    assert out["small"] == (1, "a") and len(out["empty"]) == 0
+    out["numbers"][:10] = -1  # writable, as unpickled arrays are
+    assert out["numbers"][0] == -1

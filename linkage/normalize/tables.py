@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..background import Background, can_fork, side_by_side, worth_it
+from ..background import Background, Call, can_fork, side_by_side, worth_it
 from . import address, dates, kana, names, number, translit
 from ._unique import encode_strings, fill_slow, on_columns, on_unique, to_arrow_strings
 from .sex import sex as sex_codes
@@ -152,33 +153,42 @@ def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None 
              background: bool = False) -> dict[str, pd.DataFrame]:
     inputs = {kind: _INPUTS[kind](df) for kind, df in given.items()}
     work = {field: [kind for kind in given if field in inputs[kind]] for field in _FIELDS}
-    calls = {field: (on_columns, (_FIELDS[field], *(inputs[kind][field] for kind in work[field])))
-             for field in _FIELDS if work[field]}
-    remote = [field for field in _REMOTE if field in calls] if background else []
-    jobs = [calls.pop(field) for field in remote]
+    calls: dict[str, Call] = {field: (on_columns, (_FIELDS[field], *(inputs[kind][field] for kind in work[field])))
+                              for field in _FIELDS if work[field]}
     if numbers is None:  # every number once across tables, stdnum's check digit per distinct number
-        jobs.append((number.analyse_many, tuple(t["my_number"] for t in given.values())))
-    if background and can_fork():  # a forked helper shares the columns: nothing to send, nothing to import
-        both = side_by_side({"helper": partial(_call_all, jobs), "here": partial(_call_all, list(calls.values()))},
+        calls["numbers"] = (number.analyse_many, tuple(t["my_number"] for t in given.values()))
+    for kind, func in _OWN.items():  # keys of one table's own columns
+        if kind in given:
+            calls[kind] = (func, (given[kind],))
+    remote = {k: calls.pop(k) for k in _REMOTE if k in calls} if background else {}
+    if remote and can_fork():  # a forked helper shares the columns: nothing to send, nothing to import
+        both = side_by_side({"helper": partial(_call_all, remote), "here": partial(_call_all, calls)},
                             fork=True, what="keying {} columns")
-        done, results = both["helper"], dict(zip(calls, both["here"]))
+        results = {**both["here"], **both["helper"]}
     else:
-        with Background(jobs, enabled=background) as helper:
-            results = {field: func(*args) for field, (func, args) in calls.items()}
-            done = helper.results()
-    results.update(zip(remote, done))
+        with Background(list(remote.values()), enabled=bool(remote)) as helper:
+            results = _call_all(calls)
+            results.update(zip(remote, helper.results()))
     if numbers is None:
-        numbers = dict(zip(given, done[-1]))
+        numbers = dict(zip(given, results.pop("numbers")))
+    own = {kind: results.pop(kind) for kind in _OWN if kind in given}
     keyed: dict[str, dict[str, pd.DataFrame | pd.Series]] = {kind: {} for kind in given}
     for field, per_kind in results.items():
         for kind, result in zip(work[field], per_kind):
             keyed[kind][field] = result
+    for kind, extra in own.items():
+        keyed[kind].update(extra)
     return {kind: _ASSEMBLE[kind](df, numbers[kind], keyed[kind]) for kind, df in given.items()}
 
 
-def _call_all(calls: list) -> list:
-    """The result of each ``(func, args)`` call, in order."""
-    return [func(*args) for func, args in calls]
+def _call_all(calls: dict[str, Call]) -> dict[str, Any]:
+    """The result of each ``(func, args)`` call, by name."""
+    return {name: func(*args) for name, (func, args) in calls.items()}
+
+
+def _bank_own(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """Keys of the bank table's own columns: company holders and accounts."""
+    return {"corporate": is_corporate(df["holder_kana"]), "account": _account_key(df)}
 
 
 def _person_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
@@ -195,8 +205,11 @@ def _bank_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
 #: Key columns computed from one input column, each distinct value once across tables.
 _FIELDS = {"name": _name_parts, "kana": _kana_parts, "birth": dates.birth_date, "sex": sex_codes,
            "addr": address.address_key}
-#: Fields keyed in the helper process when there is one (the costliest after names).
-_REMOTE = ("addr",)
+#: Keys of one table's own columns (no value shared with another table).
+_OWN = {"bank": _bank_own}
+#: Work done in the helper process when there is one (the costliest after names; at a
+#: million residents the two processes then finish about together).
+_REMOTE = ("addr", "numbers")
 _INPUTS = {"residents": _person_inputs, "insurance": _person_inputs, "bank": _bank_inputs}
 
 
@@ -223,8 +236,8 @@ def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out["birth"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     out["sex"] = pd.Series(pd.NA, index=df.index, dtype="Int8")
     out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
-    out["corporate"] = is_corporate(df["holder_kana"])
-    out["account"] = _account_key(df)
+    out["corporate"] = keyed["corporate"]
+    out["account"] = keyed["account"]
     return add_phonetic(out)
 
 
