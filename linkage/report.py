@@ -188,10 +188,14 @@ def _write_csv_table(table: "pa.Table", path: Path) -> None:
         pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
-def severity_order(findings: pd.DataFrame, table: "pa.Table | None" = None) -> np.ndarray:
+def severity_order(findings: pd.DataFrame, table: "pa.Table | None" = None, per_rank: int | None = None
+                   ) -> np.ndarray:
     """Row positions in :func:`sort_by_severity`'s order: a stable sort by Arrow (pandas
     when a key column holds Python objects).  ``table``, the findings as Arrow
-    (:func:`findings_table`) when the caller has them, saves converting text keys."""
+    (:func:`findings_table`) when the caller has them, saves converting text keys.
+    With ``per_rank``, only the first ``per_rank`` rows of each status are kept (the
+    order's prefix of every status, what capped sheets show): the million ok rows
+    are then not sorted, only their first ones picked."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -207,8 +211,39 @@ def severity_order(findings: pd.DataFrame, table: "pa.Table | None" = None) -> n
         arrow = pa.table({"_o": pa.array(rank, from_pandas=True), **{k: key(k) for k in names}})
     except (pa.ArrowException, TypeError, ValueError, UnicodeEncodeError):  # Python objects: pandas sorts them
         frame = findings[list(names)].reset_index(drop=True).assign(_o=rank)
-        return frame.sort_values(["_o", *names], kind="mergesort").index.to_numpy()
-    return pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in ("_o", *names)]).to_numpy()
+        order = frame.sort_values(["_o", *names], kind="mergesort").index.to_numpy()
+        return order if per_rank is None else _first_of_each(order, rank, per_rank)
+    if per_rank is None:
+        return pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in ("_o", *names)]).to_numpy()
+    out = []
+    for group in _rank_groups(rank):
+        part = arrow.take(group)
+        if len(group) > per_rank:  # the per_rank first (position breaks ties, as the stable sort does)
+            part = part.append_column("_pos", pa.array(np.arange(len(group))))
+            keep = pc.select_k_unstable(part, per_rank, [(k, "ascending") for k in (*names, "_pos")]).to_numpy()
+            group, part = group[keep], part.take(keep)
+            keys = [(k, "ascending") for k in (*names, "_pos")]
+        else:
+            keys = [(k, "ascending") for k in names]
+        out.append(group[pc.sort_indices(part, sort_keys=keys).to_numpy()])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _rank_groups(rank: np.ndarray) -> list[np.ndarray]:
+    """Positions of each severity rank, most severe first, unknown (NaN) last."""
+    known = np.unique(rank[~np.isnan(rank)])
+    groups = [np.flatnonzero(rank == r) for r in known]
+    unknown = np.flatnonzero(np.isnan(rank))
+    return groups + ([unknown] if len(unknown) else [])
+
+
+def _first_of_each(order: np.ndarray, rank: np.ndarray, per_rank: int) -> np.ndarray:
+    """``order`` with only the first ``per_rank`` rows of each rank."""
+    r = rank[order]
+    r = np.where(np.isnan(r), np.inf, r)
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    within = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return order[within < per_rank]
 
 
 def _severity_rank(status: pd.Series) -> np.ndarray:

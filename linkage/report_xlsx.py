@@ -101,7 +101,7 @@ def write_xlsx(result: "AuditResult", path: Path, lang: str = "en", cap: int = X
     lang = lang if lang in LABELS else "en"
     words = LABELS[lang]
     f = result.findings
-    order = severity_order(f, table)
+    order = severity_order(f, table, per_rank=cap)  # every sheet shows at most cap rows of a status
     codes, names = text_codes(f["status"])
     n_by = np.bincount(codes, minlength=len(names))
     codes = codes[order]

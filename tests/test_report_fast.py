@@ -338,11 +338,29 @@ def test_severity_order_is_the_pandas_sort(rows, source_category):
     assert list(severity_order(f, table)) == list(ref.index)
 
 
+@settings(max_examples=300, deadline=None)
+@given(ROWS, st.booleans(), st.integers(0, 6), st.booleans())
+def test_severity_order_per_rank_is_the_prefix_of_each_status(rows, source_category, per_rank, with_table):
+    f = frame(rows, source_category)
+    full = list(reference_sort(f).index)
+    rank = f["status"].astype(object).map(report.SEVERITY).to_numpy(dtype=float)
+    seen: dict = {}
+    expected = []
+    for x in full:  # the full order, keeping the first per_rank rows of each status (unknown: one group)
+        r = "unknown" if np.isnan(rank[x]) else rank[x]
+        seen[r] = seen.get(r, 0) + 1
+        if seen[r] <= per_rank:
+            expected.append(x)
+    table = pa.Table.from_pandas(f, preserve_index=False) if with_table else None
+    assert list(severity_order(f, table, per_rank=per_rank)) == expected
+
+
 def test_severity_order_of_python_objects_is_the_pandas_sort():
     f = frame([("ok", 0.5, "bank", "b"), ("ok", 0.5, "bank", 2), ("ok", 0.5, "bank", "a")], False)
     f["record_id"] = pd.Series(["b", 2, "a"], dtype=object)  # mixed: Arrow refuses, pandas decides
     pd.testing.assert_frame_equal(report.sort_by_severity(f), reference_sort(f))
     assert list(report.sort_by_severity(f)["record_id"]) == [2, "a", "b"]
+    assert list(severity_order(f, per_rank=2)) == list(reference_sort(f).index[:2])
 
 
 @settings(max_examples=200, deadline=None)
