@@ -111,13 +111,15 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
     # From here on each source's records are audited on their own (their own m-probabilities,
     # alternatives and words), side by side in two processes when that pays.
     spans = _spans({src: len(prepared[src]) for src in SOURCES if src in prepared})
+    fork = _fork_sources(len(rec))
     last = list(spans)[-1]  # the one audited here when the other goes to a second process
     jobs = {src: partial(_audit_source, src, _rows(rec, a, b), res, lexicon, u, number_reason[a:b], bad_field[a:b],
-                         register_dups, opts, progress if src == last else None)
+                         register_dups, opts, progress if src == last or not fork else None)
             for src, (a, b) in spans.items()}
-    parts = side_by_side(jobs, fork=_fork_sources(len(rec)), what="auditing the {} records")
-    for name in ("join", "compare", "score", "search", "explain"):  # the longer source, as they run side by side
-        timer.times[name] = max(p.timings[name] for p in parts.values()) + (u_time if name == "score" else 0.0)
+    parts = side_by_side(jobs, fork=fork, what="auditing the {} records")
+    both = max if fork else sum  # side by side, a stage takes as long as the longer source
+    for name in ("join", "compare", "score", "search", "explain"):
+        timer.times[name] = both(p.timings[name] for p in parts.values()) + (u_time if name == "score" else 0.0)
     part = list(parts.values())
     findings = pd.concat([p.findings for p in part], ignore_index=True)
     holder = np.concatenate([p.holder for p in part])

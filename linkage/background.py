@@ -6,7 +6,8 @@ more than one core independent work goes to a second process.
 :class:`Forked` is for work that needs what this process holds (the columns
 to key, the prepared register, the whole audit result for the reports): a
 ``fork`` child shares it copy-on-write, so nothing is sent and nothing is
-imported, and hands back its result or its exception through a pipe.
+imported, and hands back its result (through an in-memory file) or its
+exception (through a pipe).
 :func:`side_by_side` runs jobs that way, one here and the others in children,
 and while they run each process counts the others' cores as taken
 (:func:`spare_cores`), so that none starts threads to compete with them.
@@ -143,40 +144,37 @@ def side_by_side(jobs: dict[Any, Callable[[], Any]], fork: bool, what: str = "au
     in a forked child (:class:`Forked`) while the last runs here, for work that
     holds the GIL; else all run here, one after another.  Either way an error is
     raised for the first failing job in ``jobs``' order, as if they had run one
-    by one, and a child that dies without an answer (killed, out of memory) has
-    its job run here instead.  ``what`` names a child's work in messages."""
+    by one, and a child that dies without an answer (killed, out of memory, a
+    result that cannot be handed back) has its job run here instead.  ``what``
+    names a child's work in messages.  Interrupted (Ctrl-C), the children are
+    stopped before the interruption goes on."""
     keys = list(jobs)
     children: dict[Any, Forked] = {}
     if fork and len(keys) > 1:
-        jobs = {k: _sharing(job, len(keys) - 1) for k, job in jobs.items()}
         for k in keys[:-1]:
             try:
-                children[k] = Forked(jobs[k], what.format(k))
+                children[k] = Forked(_sharing(jobs[k], len(keys) - 1), what.format(k))
             except OSError:  # no process to spare (EAGAIN, ENOMEM): that job runs here
                 break
     out: dict[Any, Any] = {}
-    failed: BaseException | None = None
+    failed: Exception | None = None
     try:
-        for k in keys:
-            if k not in children:
-                out[k] = jobs[k]()
-    except Exception as err:  # noqa: BLE001 - raised below, after an earlier job's error
-        failed = err
-    except BaseException:  # interrupted: the children's work is not wanted
-        for child in children.values():
-            child.kill()
-        raise
-    for k, child in children.items():
         try:
-            out[k] = child.join()
-        except ChildDied:
-            out[k] = jobs[k]()
-        except Exception:
-            for other in children.values():
-                other.kill()
-            raise
-    if failed is not None:
-        raise failed
+            for k in keys:
+                if k not in children:
+                    out[k] = _sharing(jobs[k], len(children))()
+        except Exception as err:  # noqa: BLE001 - raised below, after an earlier job's error
+            failed = err
+        for k, child in children.items():
+            try:
+                out[k] = child.join()
+            except ChildDied:
+                out[k] = jobs[k]()
+        if failed is not None:
+            raise failed
+    finally:
+        for child in children.values():  # a failure or an interruption: the others' work is not wanted
+            child.kill()
     return {k: out[k] for k in keys}
 
 
@@ -207,6 +205,10 @@ def cores_taken(n: int) -> Iterator[None]:
 
 
 def _sharing(job: Callable[[], Any], others: int) -> Callable[[], Any]:
+    """``job`` run while ``others`` processes work beside it (see :func:`cores_taken`)."""
+    if not others:
+        return job
+
     def run() -> Any:
         with cores_taken(others):
             return job()
@@ -240,7 +242,8 @@ def can_fork() -> bool:
 
 class ChildDied(RuntimeError):
     """A :class:`Forked` child ended without handing back a result or an exception
-    (killed by a signal, say by the kernel when memory ran out)."""
+    (killed by a signal, say by the kernel when memory ran out, or a result that
+    could not be handed back)."""
 
 
 class Forked:
@@ -248,9 +251,10 @@ class Forked:
 
     :meth:`join` waits and returns the job's result or raises the child's
     exception in this process (same type and message); :meth:`kill` stops it.
-    The result comes back through an in-memory file (``memfd``) that this
-    process maps, its Arrow and NumPy buffers as they are (pickle protocol 5),
-    or pickled through a pipe where there is no such file.  ``what`` says what the child does, for
+    The result comes back through an in-memory file (``memfd``): the pickle
+    without its Arrow and NumPy buffers, then each buffer as it is (pickle
+    protocol 5), read here straight into its own memory; or pickled through a
+    pipe where there is no such file.  ``what`` says what the child does, for
     messages ("writing report.xlsx").  The child dies with its parent
     (``PR_SET_PDEATHSIG``) and leaves through ``os._exit``: no atexit
     handlers, no flushing of inherited buffers.
@@ -267,15 +271,15 @@ class Forked:
                 warnings.filterwarnings("ignore", message=".*multi-threaded.*fork", category=DeprecationWarning)
                 pid = os.fork()
         except BaseException:
+            gc.unfreeze()
             os.close(read)
             os.close(write)
             self._close_shared()
             raise
-        finally:
-            gc.unfreeze()
-        if pid == 0:  # the child: never returns
+        if pid == 0:  # the child: never returns (and keeps the parent's objects frozen)
             os.close(read)
             _run_child(job, write, parent, self.shared)
+        gc.unfreeze()
         os.close(write)
         self.pid: int | None = pid
         self.fd = read
@@ -293,7 +297,7 @@ class Forked:
         self._close_shared()
         if status == 0 and payload[:1] == _RESULT:
             return pickle.loads(memoryview(payload)[1:])
-        if payload[:1] == _ERROR:
+        if payload[:1] == _ERROR and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1:
             raise pickle.loads(memoryview(payload)[1:])
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else
                f"status {os.waitstatus_to_exitcode(status)}")
@@ -322,6 +326,8 @@ class Forked:
         return status
 
     def __del__(self) -> None:
+        if getattr(self, "pid", None) is not None:  # never joined: stop it, leave no zombie
+            self.kill()
         if getattr(self, "shared", None) is not None:
             self._close_shared()
 
@@ -356,18 +362,20 @@ def _dump_shared(result: Any, fd: int) -> None:
 
 
 def _load_shared(fd: int) -> Any:
-    """The result a child wrote with :func:`_dump_shared`: its buffers stay in the
-    mapped file (private and writable, as freshly unpickled ones would be)."""
-    import mmap
-
-    size = os.fstat(fd).st_size
-    view = memoryview(mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE))
-    count = int.from_bytes(view[:8], "little")
-    sizes = [int.from_bytes(view[8 + 8 * i:16 + 8 * i], "little") for i in range(count)]
+    """The result a child wrote with :func:`_dump_shared`.  Each buffer is read
+    straight from the file into memory of its own (aligned, writable, freed with
+    the array that holds it), so no part of the result keeps the rest alive."""
+    count = int.from_bytes(os.pread(fd, 8, 0), "little")
+    table = os.pread(fd, 8 * count, 8)
+    sizes = [int.from_bytes(table[8 * i:8 * i + 8], "little") for i in range(count)]
     at = 8 + 8 * count
     parts = []
     for n in sizes:
-        parts.append(view[at:at + n])
+        buf = bytearray(n)
+        got = os.preadv(fd, [buf], at) if n else 0
+        if got != n:
+            raise ChildDied(f"the result file ended early ({got} of {n} bytes)")
+        parts.append(buf)
         at += n
     return pickle.loads(parts[0], buffers=parts[1:])
 
@@ -379,14 +387,16 @@ def _run_child(job: Callable[[], Any], fd: int, parent: int, shared: int | None 
         _die_with_parent(parent)
         try:
             result = job()
+        except BaseException as err:  # noqa: BLE001 - handed to the parent
+            payload = _ERROR + _pickled(err)
+        else:
+            code = 2  # until the result is handed back: the parent then runs the job itself
             if shared is not None:
                 _dump_shared(result, shared)
                 payload = _SHARED
             else:
                 payload = _RESULT + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
-        except BaseException as err:  # noqa: BLE001 - handed to the parent
-            payload = _ERROR + _pickled(err)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
     finally:
@@ -416,7 +426,9 @@ def _where(err: BaseException) -> str:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (a killed run leaves no writer behind)."""
+    """Ask Linux to kill this process when its parent dies (a killed run leaves no writer behind).
+    Linux ties this to the thread that forked: a child forked from a thread that then ends is
+    killed too (:func:`side_by_side` then runs its job here; a writer reports it)."""
     try:
         import ctypes
 

@@ -125,7 +125,7 @@ def test_side_by_side_returns_by_key_the_last_job_here(fork):
     assert (out["a"] != me) is fork  # the first jobs ran in a child only when forking
 
 
-def test_side_by_side_hands_back_big_results_through_the_pipe():
+def test_side_by_side_hands_back_big_results():
     frame = pd.DataFrame({"s": pd.array([f"x{i}" for i in range(300_000)], dtype="string[pyarrow]"),
                           "v": range(300_000)})
     out = background.side_by_side({"child": lambda: frame.iloc[::-1], "here": lambda: None}, fork=True)
@@ -202,14 +202,58 @@ def test_forked_results_come_back_whole_and_writable(monkeypatch, memfd):
     assert (child.shared is not None) is memfd
     before = len(os.listdir("/proc/self/fd"))
     out = child.join()
-    assert child.shared is None
+    assert child.shared is None and len(os.listdir("/proc/self/fd")) == before - 1 - memfd  # pipe and file closed
+    assert out["numbers"].flags.aligned and out["numbers"].flags.writeable
     pd.testing.assert_series_equal(out["strings"], strings)
     assert (out["numbers"] == numbers * 3).all() and out["table"].column("x").to_pylist()[:3] == [0, 1, 2]
     assert out["small"] == (1, "a") and len(out["empty"]) == 0
     out["numbers"][:10] = -1  # writable, as unpickled arrays are
     assert out["numbers"][0] == -1
-    del out
+
+
+def test_a_result_that_cannot_be_handed_back_is_computed_here():
+    me = os.getpid()
+
+    def job():
+        return (os.getpid(), lambda: None)  # a lambda does not pickle
+
+    out = background.side_by_side({"a": job, "b": lambda: 1}, fork=True)
+    assert out["a"][0] == me and out["b"] == 1
+
+
+def test_the_child_keeps_the_parents_objects_frozen():
     import gc
 
-    gc.collect()
-    assert len(os.listdir("/proc/self/fd")) == before - 1 - memfd  # pipe and file closed, mapping gone with the data
+    from linkage.background import Forked
+
+    assert Forked(gc.get_freeze_count, "testing").join() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_an_interruption_stops_the_children(tmp_path):
+    import signal
+    import time
+
+    pid_file = tmp_path / "pid"
+
+    def slow():
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(2)  # while this process waits for the child
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            background.side_by_side({"a": slow, "b": lambda: None}, fork=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - start < 30
+    child = int(pid_file.read_text())
+    with pytest.raises(ChildProcessError):  # already reaped: no zombie left
+        os.waitpid(child, os.WNOHANG)
+    assert not os.path.exists(f"/proc/{child}")
