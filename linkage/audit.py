@@ -213,7 +213,11 @@ def _validate(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 
 def _readings(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[pd.DataFrame, readings.Lexicon]:
     """The register with split names and filled kana readings, and the reading lexicon."""
-    ins = rec.loc[rec["source"].to_numpy() == "insurance", readings.INSURANCE_COLUMNS]
+    at = np.flatnonzero(rec["source"].to_numpy() == "insurance")
+    if len(at) and at[-1] - at[0] + 1 == len(at):  # one block (as _records builds it): a view, not a copy
+        ins = rec[readings.INSURANCE_COLUMNS].iloc[at[0]:at[-1] + 1]
+    else:
+        ins = rec[readings.INSURANCE_COLUMNS].take(at)
     res = readings.split_by_household(res)
     res = readings.fill_readings(res, ins)
     return res, readings.build_lexicon(res, ins)

@@ -96,3 +96,25 @@ def test_sources_audited_side_by_side_equal_one_after_another(world, monkeypatch
     assert {k: repr(m) for k, m in a.context.models.items()} == {k: repr(m) for k, m in b.context.models.items()}
     assert list(a.timings) == list(b.timings) == ["read", "normalise", "validate", "join", "compare", "score",
                                                   "search", "explain"]
+
+
+def test_readings_take_the_insurance_rows_wherever_they_are(world):
+    import importlib
+
+    import numpy as np
+
+    from linkage.normalize import tables
+
+    audit_module = importlib.import_module("linkage.audit")
+    out, _ = world
+    read = {k: linkage.read.read_table(out / f"{k}.csv", k) for k in ("residents", "bank", "insurance")}
+    prepared = tables.prepare_tables(**read)
+    res = prepared["residents"].reset_index(drop=True)
+    rec = audit_module._records(prepared["bank"], prepared["insurance"])
+    src = rec["source"].to_numpy()
+    within = pd.Series(src).groupby(src).cumcount().to_numpy()  # each row's rank in its own source
+    mixed = rec.iloc[np.argsort(within, kind="stable")]  # sources alternate, each in its own order
+    assert not (np.diff(np.flatnonzero(mixed["source"].to_numpy() == "insurance")) == 1).all()
+    (a_res, a_lex), (b_res, b_lex) = audit_module._readings(rec, res), audit_module._readings(mixed, res)
+    pd.testing.assert_frame_equal(a_res, b_res)
+    pd.testing.assert_frame_equal(a_lex.pairs, b_lex.pairs)
