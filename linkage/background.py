@@ -309,7 +309,7 @@ class Forked:
         self._close_shared()
 
     def _close_shared(self) -> None:
-        """Close the file for the child's result (a mapping of it stays valid)."""
+        """Close the file for the child's result."""
         if self.shared is not None:
             os.close(self.shared)
             self.shared = None
@@ -348,7 +348,7 @@ def _shared_file() -> int | None:
 def _dump_shared(result: Any, fd: int) -> None:
     """Write ``result`` to the shared file: the pickle without its big buffers (Arrow
     and NumPy data, pickle protocol 5), then each buffer once, so nothing is copied
-    into a pickle and the parent maps the data instead of reading it."""
+    into a pickle and the parent reads each buffer straight into place."""
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]

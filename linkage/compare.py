@@ -463,7 +463,7 @@ def _grade_address(left: pd.Series, right: pd.Series, li: np.ndarray, ri: np.nda
 
 
 def _threads() -> int:
-    """Threads for the whole-column work of one comparison (:func:`_run`)."""
+    """Threads for the whole-column work of one comparison (:func:`pair_features`)."""
     return min(4, spare_cores() + 1)
 
 

@@ -135,13 +135,19 @@ def _style(lang: str) -> Iterator[None]:
         yield
 
 
-def _words(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+def chart_words(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The charts' words and the status words in ``lang`` (English for an unknown one)."""
     return CHART_WORDS.get(lang, CHART_WORDS["en"]), STATUS_WORDS.get(lang, STATUS_WORDS["en"])
+
+
+def count_text(n: int) -> str:
+    """A count as the reports write it: 1,234."""
+    return f"{int(n):,}"
 
 
 def draw_by_source(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
     """Horizontal stacked bars: records per source, split by status."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     labels = [w.get(s, s) for s in table.index]
     left = np.zeros(len(table))
     for s in STATUSES:
@@ -165,7 +171,7 @@ def _say_none(ax: "Axes", w: dict[str, str]) -> None:
 
 def draw_by_reason(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
     """Horizontal bars: findings that need action per reason, coloured by status."""
-    w, _ = _words(lang)
+    w, _ = chart_words(lang)
     ax.set_title(w["by_reason"])
     if table.empty:
         _say_none(ax, w)
@@ -182,7 +188,7 @@ def draw_by_reason(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
 
 def draw_scores(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
     """Score histogram: side-by-side bars per status on a log scale (ok outnumbers the rest)."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     left = table.index.to_numpy(dtype=float)
     step = (left[1] - left[0]) if len(left) > 1 else 1.0
     shown = [s for s in STATUSES if table[s].sum() > 0]
@@ -205,7 +211,7 @@ def draw_scores(ax: "Axes", table: pd.DataFrame, lang: str = "en") -> None:
 
 def draw_households(ax: "Axes", table: pd.DataFrame, lang: str = "en", top: int = 10) -> None:
     """Horizontal bars: the households with the most mislinks on their cards."""
-    w, _ = _words(lang)
+    w, _ = chart_words(lang)
     ax.set_title(w["households"])
     if table.empty:
         _say_none(ax, w)

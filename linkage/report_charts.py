@@ -17,7 +17,7 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from .plot import CHART_WORDS, CHARTS, STATUS_WORDS, STATUSES
+from .plot import CHARTS, STATUSES, chart_words, count_text
 
 #: Households shown in the chart (the table below the charts lists up to 20).
 TOP_HOUSEHOLDS = 10
@@ -78,25 +78,23 @@ def _pct(n: float, top: float) -> str:
     return f"{100.0 * n / top:.2f}" if top > 0 else "0"
 
 
-def _fmt(n: int) -> str:
-    return f"{int(n):,}"
-
-
-def _words(lang: str) -> tuple[dict[str, str], dict[str, str]]:
-    return CHART_WORDS.get(lang, CHART_WORDS["en"]), STATUS_WORDS.get(lang, STATUS_WORDS["en"])
+def _one_bar(label: str, status: str, n: int, top: float, words: str) -> dict:
+    """A row of a chart with one bar of ``status``, ``n`` long against ``top``."""
+    return {"label": label, "total": count_text(n), "words": words,
+            "bars": [{"status": status, "n": int(n), "width": _pct(n, top)}]}
 
 
 def by_source(table: pd.DataFrame, lang: str = "en") -> str:
     """Records per source as bars split by status (``plot.by_source_status``)."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     totals = table.sum(axis=1) if len(table) else pd.Series(dtype=int)
     top = float(totals.max()) if len(totals) else 0.0
     rows = []
     for source, counts in table.iterrows():
         parts = [(s, int(counts.get(s, 0))) for s in STATUSES]
-        rows.append({"label": w.get(str(source), str(source)), "total": _fmt(totals[source]),
+        rows.append({"label": w.get(str(source), str(source)), "total": count_text(totals[source]),
                      "words": f"{w.get(str(source), str(source))}: " + ", ".join(
-                         f"{sw[s]} {_fmt(n)}" for s, n in parts if n),
+                         f"{sw[s]} {count_text(n)}" for s, n in parts if n),
                      "bars": [{"status": s, "n": n, "width": _pct(n, top)} for s, n in parts]})
     return _BARS.render(title=w["by_source"], legend=True, statuses=STATUSES, sw=sw, rows=rows, unit=w["records"],
                         nothing=w["none"])
@@ -104,10 +102,10 @@ def by_source(table: pd.DataFrame, lang: str = "en") -> str:
 
 def by_reason(table: pd.DataFrame, lang: str = "en") -> str:
     """Findings that need action per reason, coloured by status (``plot.by_reason``)."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     top = float(table["count"].max()) if len(table) else 0.0
-    rows = [{"label": r.reason, "total": _fmt(r.count), "words": f"{r.reason} ({sw.get(r.status, r.status)}): "
-             f"{_fmt(r.count)}", "bars": [{"status": r.status, "n": int(r.count), "width": _pct(r.count, top)}]}
+    rows = [_one_bar(r.reason, r.status, r.count, top, f"{r.reason} ({sw.get(r.status, r.status)}): "
+                                                       f"{count_text(r.count)}")
             for r in table.itertuples()]
     shown = [s for s in STATUSES if s in set(table["status"])] if len(table) else []
     return _BARS.render(title=w["by_reason"], legend=bool(shown), statuses=shown, sw=sw, rows=rows,
@@ -116,12 +114,11 @@ def by_reason(table: pd.DataFrame, lang: str = "en") -> str:
 
 def households(table: pd.DataFrame, lang: str = "en", top: int = TOP_HOUSEHOLDS) -> str:
     """The households with the most mislinks on their cards (``plot.households``)."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     t = table.head(top)
     most = float(t["mislinks"].max()) if len(t) else 0.0
-    rows = [{"label": str(h.household), "total": _fmt(h.mislinks), "words": f"{h.household}: {sw['mislink']} "
-             f"{_fmt(h.mislinks)}", "bars": [{"status": "mislink", "n": int(h.mislinks),
-                                             "width": _pct(h.mislinks, most)}]}
+    rows = [_one_bar(str(h.household), "mislink", h.mislinks, most,
+                     f"{h.household}: {sw['mislink']} {count_text(h.mislinks)}")
             for h in t.itertuples()]
     return _BARS.render(title=w["households"], legend=False, rows=rows, unit=w["mislinks"], nothing=w["none"])
 
@@ -135,7 +132,7 @@ def log_height(n: int, top: int) -> float:
 
 def scores(table: pd.DataFrame, lang: str = "en") -> str:
     """Records per score bin and status on a log scale (``plot.score_histogram``)."""
-    w, sw = _words(lang)
+    w, sw = chart_words(lang)
     shown = [s for s in STATUSES if s in table and table[s].sum() > 0]
     top = int(table[shown].to_numpy().max()) if shown else 0
     left = table.index.to_numpy(dtype=float)
@@ -144,8 +141,8 @@ def scores(table: pd.DataFrame, lang: str = "en") -> str:
     for i, lo in enumerate(left):
         span = f"{lo:.1f}–{lo + step:.1f}"
         bins.append([{"status": s, "height": f"{log_height(int(table[s].iat[i]), top):.2f}",
-                      "words": f"{sw[s]} {span}: {_fmt(table[s].iat[i])}"} for s in shown])
-    ticks = [{"at": f"{log_height(10 ** k, top):.2f}", "label": _fmt(10 ** k)}
+                      "words": f"{sw[s]} {span}: {count_text(table[s].iat[i])}"} for s in shown])
+    ticks = [{"at": f"{log_height(10 ** k, top):.2f}", "label": count_text(10 ** k)}
              for k in range(int(math.log10(top)) + 1)] if top else []
     edges = [f"{e:.1f}" for e in np.append(left, left[-1] + step)] if len(left) else []
     return _HIST.render(title=w["scores"], statuses=shown, sw=sw, bins=bins, ticks=ticks, edges=edges,

@@ -259,10 +259,6 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.
 """)
 
 
-def _fmt(n: int) -> str:
-    return f"{int(n):,}"
-
-
 def _run_info(result: "AuditResult", w: dict[str, str]) -> list[tuple[str, str]]:
     meta = result.meta
     out: list[tuple[str, str]] = []
@@ -360,7 +356,7 @@ def render_html(result: "AuditResult", lang: str = "en", cap: int = HTML_ROWS_CA
     showing_template = w["showing"]
     data = chart_data(result, act_all)
     return TEMPLATE.render(
-        lang=lang, w=w, fmt=_fmt, total=total, cards=cards, colours=STATUS_COLOURS, status_words=status_words,
+        lang=lang, w=w, fmt=plot.count_text, total=total, cards=cards, colours=STATUS_COLOURS, status_words=status_words,
         chart_names=plot.CHARTS, charts=report_charts.charts_html(data, lang), chart_css=markupsafe.Markup(report_charts.CSS),
         reasons=reasons,
         households=data["households"].to_dict("records"),
@@ -369,7 +365,7 @@ def render_html(result: "AuditResult", lang: str = "en", cap: int = HTML_ROWS_CA
         capped=capped, inputs=inputs, unmasked=bool(params.get("unmask")),
         act_statuses=[s for s in ("mislink", "invalid", "review") if counts.get(s)],
         act_reasons=list(dict.fromkeys(act["reason"].astype(str))), sources=sorted(as_str(f["source"]).unique()),
-        showing=showing_template.format(shown=_fmt(len(act)), n=_fmt(len(act))),
+        showing=showing_template.format(shown=plot.count_text(len(act)), n=plot.count_text(len(act))),
         showing_template=showing_template, run_info=_run_info(result, w),
         version=result.meta.get("versions", {}).get("linkage", ""),
     )
