@@ -183,10 +183,15 @@ class MemorySampler:
         """(this process's peak MiB, all processes' sampled peak MiB)."""
         self._stop.set()
         self._thread.join()
-        from linkage.background import proc_kib
-
-        hwm = proc_kib("/proc/self/status", "VmHWM") or 0
+        hwm = own_peak_kib()
         return hwm / 1024, max(self.peak_total_kib, hwm) / 1024
+
+
+def own_peak_kib() -> int:
+    """This process's peak resident memory (the kernel's ``VmHWM``), in KiB."""
+    from linkage.background import proc_kib
+
+    return proc_kib("/proc/self/status", "VmHWM") or 0
 
 
 def _audit_child(path: str, sample: bool) -> None:
@@ -210,9 +215,8 @@ def _audit_child(path: str, sample: bool) -> None:
         print(json.dumps({"peak_mib": peak_mib, "total_peak_mib": total_mib}))
         return
     from linkage import baseline
-    from linkage.background import proc_kib
 
-    peak_mib = (proc_kib("/proc/self/status", "VmHWM") or 0) / 1024
+    peak_mib = own_peak_kib() / 1024
     ctx = result.context
     pairs, t_baseline = baseline.timed(ctx.records, ctx.residents, ctx.holder)
     print(json.dumps({"records": len(result.findings), "residents": ctx.counts["residents"],
