@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -143,13 +143,25 @@ def address_key(values: Iterable[Any] | pd.Series) -> pd.Series:
     return on_unique_arrow(_bulk_keys, values, lambda items: [_key(v) for v in items])
 
 
-# The bulk path: addresses made of kanji, kana, digits and hyphens (full-width
+# The bulk path: addresses made of kanji, kana, 々, digits and hyphens (full-width
 # ones too), whose NFKC changes nothing but digit and hyphen width, and where no
-# step other than the separator rules applies (no 〒, 字, ケ/が, kanji numeral
-# next to a marker, ー after a digit, leading digit).  Everything else: ``_key``.
-_BULK_CHARS = "^[\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{30fc}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}0-9\\-\\x{ff10}-\\x{ff19}\\x{ff0d}]+$"
+# step other than ケ/が folding, a lone kanji numeral before 丁目 and the separator
+# rules applies (no 〒, 字, other kanji numerals next to a marker, ー after a
+# digit, leading digit).  Everything else: ``_key``.
+_BULK_CHARS = ("^[\\x{3005}\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{30fc}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}"
+               "0-9\\-\\x{ff10}-\\x{ff19}\\x{ff0d}]+$")
 _BULK_NUMERALS = "[〇一二三四五六七八九十百千]"
-_BULK_EXCLUDE = (f"[ケヶヵが字〒]|^[0-9]|[0-9]ー|{_BULK_NUMERALS}[丁番号のノ]|[目番地号のノ]{_BULK_NUMERALS}")
+# Checked after the lone numerals are converted (which cannot create any of these
+# but a leading digit): a step the bulk path does not take would apply.
+_BULK_EXCLUDE = f"[字〒]|^[0-9]|[0-9]ー|{_BULK_NUMERALS}[丁番号のノ]|[目番地号のノ]{_BULK_NUMERALS}"
+_BULK_WIDE = "[\\x{ff10}-\\x{ff19}\\x{ff0d}]"  # the only bulk characters NFKC changes
+_BULK_KANJI = "\\x{3005}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}"
+# ヶ/ヵ/が between kanji (not ケ: a match that changes nothing would take the
+# kanji the next one needs, and no pass would make progress).
+_BULK_GA = f"([{_BULK_KANJI}])[ヶヵが]([{_BULK_KANJI}])"
+# A numeral alone (no numeral before it) right before 丁目 is its number: 三丁目 -> 3丁目.
+_BULK_LONE = "[〇一二三四五六七八九十]丁目"
+_BULK_NOT_LONE = f"{_BULK_NUMERALS}{_BULK_LONE}"
 # A separator run between digits that is not already a single hyphen (so each
 # pass makes progress: a digit taken as the right end of one match cannot be the
 # left end of the next, and the following pass picks that one up).
@@ -157,21 +169,63 @@ _BULK_TOKEN = "(?:丁目|番地|番|号|の|ノ|-)"
 _BULK_SEPARATOR = f"([0-9])({_BULK_TOKEN}*(?:丁目|番地|番|号|の|ノ){_BULK_TOKEN}*|-{{2,}})([0-9])"
 _BULK_TRAILING = "([0-9])(?:番地|番|号)+$"
 _BULK_BEFORE_BUILDING = "([0-9])(?:番地|号)([^0-9\\-のノー丁番号室棟館線地])"
+_BULK_SEPARATED = f"[0-9](?:{_BULK_TOKEN}*(?:丁目|番地|番|号|の|ノ){_BULK_TOKEN}*|-{{2,}})[0-9]"  # what is left to join
+
+
+def _until_stable(step: Callable[[pa.Array], pa.Array], text: pa.Array) -> pa.Array:
+    """``step`` applied until nothing changes (RE2 matches do not overlap and have
+    no look-behind, so a rule that needs its neighbour may take several passes)."""
+    for _ in range(8):
+        nxt = step(text)
+        if nxt.equals(text):
+            break
+        text = nxt
+    return text
+
+
+def _where(text: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``step`` of the values that match ``pattern`` only (the others stay)."""
+    hit = pc.match_substring_regex(text, pattern)
+    if not pc.any(hit).as_py():
+        return text
+    return pc.replace_with_mask(text, hit, step(text.filter(hit)))
+
+
+def _ga(text: pa.Array) -> pa.Array:
+    return _until_stable(lambda t: pc.replace_substring_regex(t, _BULK_GA, "\\1ケ\\2"), text)
+
+
+def _lone_numerals(text: pa.Array) -> pa.Array:
+    for numeral in "〇一二三四五六七八九十":
+        text = pc.replace_substring(text, f"{numeral}丁目", f"{kanji_int(numeral)}丁目")
+    return text
+
+
+def _join_numbers(text: pa.Array) -> pa.Array:
+    """The separator rule: one pass over all values, then more over those where a
+    separator is still left (a digit that ended one match began the next)."""
+    text = pc.replace_substring_regex(text, _BULK_SEPARATOR, "\\1-\\3")
+    for _ in range(8):
+        before = text
+        text = _where(text, _BULK_SEPARATED, lambda t: pc.replace_substring_regex(t, _BULK_SEPARATOR, "\\1-\\3"))
+        if text is before:
+            break
+    return text
 
 
 def _bulk_keys(distinct: pa.Array) -> pa.Array:
     """``_key`` of every distinct value: the plain ones with Arrow regex
-    replacements on whole arrays (RE2 has no look-behind, so the separator rule
-    runs until nothing changes), the rest one by one."""
+    replacements on whole arrays (or on the values a rule can touch), the rest
+    one by one."""
     plain = pc.match_substring_regex(distinct, _BULK_CHARS)
-    text = pc.utf8_normalize(pc.if_else(plain, distinct, ""), "NFKC")
+    text = _where(pc.if_else(plain, distinct, ""), _BULK_WIDE, lambda t: pc.utf8_normalize(t, "NFKC"))
+    text = _where(text, "[ヶヵが]", _ga)
+    # 八一丁目: only the last numeral is the number (a rule left to ``_key``).
+    plain = pc.and_(plain, pc.invert(pc.match_substring_regex(text, _BULK_NOT_LONE)))
+    text = _where(text, _BULK_LONE, _lone_numerals)
     plain = pc.and_(plain, pc.invert(pc.match_substring_regex(text, _BULK_EXCLUDE)))
-    for _ in range(8):
-        joined = pc.replace_substring_regex(text, _BULK_SEPARATOR, "\\1-\\3")
-        if joined.equals(text):
-            break
-        text = joined
-    text = pc.replace_substring_regex(text, _BULK_TRAILING, "\\1")
-    text = pc.replace_substring_regex(text, _BULK_BEFORE_BUILDING, "\\1\\2")
+    text = _join_numbers(text)
+    text = _where(text, "[番号地]", lambda t: pc.replace_substring_regex(
+        pc.replace_substring_regex(t, _BULK_TRAILING, "\\1"), _BULK_BEFORE_BUILDING, "\\1\\2"))
     text = pc.if_else(pc.equal(text, ""), None, text)
     return fill_slow(text, distinct, np.flatnonzero(~plain.to_numpy(zero_copy_only=False)), _key)
