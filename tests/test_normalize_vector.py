@@ -256,3 +256,19 @@ def test_a_dictionary_column_is_reused_keeping_only_the_entries_in_use(values, k
     decoded = enc.dictionary.take(enc.indices).to_pylist() if len(enc) else []
     assert decoded == [None if v is pd.NA else v for v in subset.astype(object).tolist()]
     assert sorted(enc.dictionary.to_pylist()) == sorted({v for v in decoded if v is not None})
+
+
+def test_name_and_kana_parts_on_hand_written_edges():
+    """Part keys that come out empty (ー ヤマダ), a long vowel across the space
+    (ヤマコ ウタ), unsplit and blank names: the distinct-part path gives the
+    row-by-row frames."""
+    import pandas as pd
+
+    from linkage.normalize import tables
+
+    values = ["ー ヤマダ", "ヤマコ ウタ", "ｺｳﾉ ﾕｳｺ", "コウノユウコ", "ヤマダ ー", " ", "ヴァ イオ", None, "やまだ　たろう",
+              "オオノ", "SMITH JOHN", "ＯＨＮＯ　ＴＡＲＯ", "髙橋 一郎", "斉藤\u3000花子", "山田太郎"]
+    for once, row_by_row in ((tables._name_parts, tables._name_parts_rows),
+                             (tables._kana_parts, tables._kana_parts_rows)):
+        expected = row_by_row(pd.Series(values, dtype=object))
+        pd.testing.assert_frame_equal(once(pd.Series(values, dtype="string[pyarrow]")), expected, check_dtype=False)

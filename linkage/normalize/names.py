@@ -39,6 +39,7 @@ __all__ = [
     "name_key",
     "name_near_key",
     "split_name",
+    "split_parts",
 ]
 
 _VARIANTS_FILE = "variants.tsv"
@@ -233,27 +234,37 @@ def split_name(values: Iterable[Any] | pd.Series) -> pd.DataFrame:
             mapped = np.array([p[i] if p else None for p in split], dtype=object)
             cols[col] = pd.Series(mapped.take(codes), index=s.index, dtype="string")
         return pd.DataFrame(cols, index=s.index)
-    distinct = encoded.dictionary
+    cols = {col: pd.Series(pd.arrays.ArrowStringArray(pc.utf8_normalize(part, "NFKC").take(encoded.indices)),
+                           index=s.index)
+            for col, part in zip(("family", "given"), split_parts(encoded.dictionary))}
+    return pd.DataFrame(cols, index=s.index)
+
+
+_SPLIT_TRIM = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u3000"  # the characters of _SPLIT_SPACE
+
+
+def split_parts(distinct: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Family and given part of each value of a null-free string array, as in
+    :func:`split_name` but not yet NFKC'd (the name and kana keys apply NFKC
+    first, so they need not be); null where a value has no separator."""
     safe = pc.match_substring_regex(distinct, _SPLIT_SAFE).to_numpy(zero_copy_only=False)
-    stripped = pc.replace_substring_regex(distinct, f"^{_SPLIT_SPACE}|{_SPLIT_SPACE}$", "")
-    pieces = pc.split_pattern_regex(stripped, _SPLIT_SPACE, max_splits=1)
+    pieces = pc.split_pattern_regex(pc.utf8_trim(distinct, _SPLIT_TRIM), _SPLIT_SPACE, max_splits=1)
     two = pc.equal(pc.list_value_length(pieces), 2).to_numpy(zero_copy_only=False) & safe
     slow = np.flatnonzero(~safe)
     slow_split = [_split(v) for v in distinct.take(pa.array(slow)).to_pylist()]
     flat = pc.list_flatten(pieces)
     starts = pieces.offsets.to_numpy()[:-1]
-    cols = {}
-    for i, col in enumerate(("family", "given")):
-        part = pc.utf8_normalize(flat.take(pa.array(np.where(two, starts + i, 0))), "NFKC") if two.any() else (
-            pa.nulls(len(distinct), distinct.type))
+    out = []
+    for i in range(2):
+        part = flat.take(pa.array(np.where(two, starts + i, 0))) if two.any() else pa.nulls(len(distinct), flat.type)
         part = pc.if_else(pa.array(two), part, pa.scalar(None, part.type))
         if len(slow):
             mask = np.zeros(len(distinct), dtype=bool)
             mask[slow] = True
             part = pc.replace_with_mask(part, pa.array(mask), pa.array([p[i] if p else None for p in slow_split],
                                                                        type=part.type))
-        cols[col] = pd.Series(pd.arrays.ArrowStringArray(part.take(encoded.indices)), index=s.index)
-    return pd.DataFrame(cols, index=s.index)
+        out.append(part)
+    return out[0], out[1]
 
 
 _JAPANESE_RAW = "[\\x{3041}-\\x{3096}\\x{30a1}-\\x{30fa}\\x{3400}-\\x{4dbf}\\x{4e00}-\\x{9fff}\\x{ff66}-\\x{ff9d}]"

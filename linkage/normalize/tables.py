@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -61,23 +61,66 @@ def _arrow(s: pd.Series) -> pa.Array:
     return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
-def _on_distinct(func, raw: pd.Series) -> pd.DataFrame:
-    """``func`` (a row-wise frame of keys) of the distinct values of ``raw`` only,
-    taken back to its rows.  The distinct values go in as a dictionary column
-    whose entries are all used, so the normalisers inside never encode again."""
+class _Parts(NamedTuple):
+    """A name column as its distinct values, each split into family and given
+    parts (before NFKC: the keys apply it), the parts dictionary-encoded: there
+    are far fewer distinct parts than distinct names."""
+
+    rows: pa.Array  #: each row's position in ``distinct``; ``len(distinct)`` where missing
+    distinct: pa.Array
+    fam: pa.DictionaryArray  #: per distinct value; null where it has no separator
+    giv: pa.DictionaryArray
+
+    def at_rows(self, column: pd.Series) -> pd.arrays.ArrowStringArray:
+        """A key column per distinct value, taken to the rows (missing where the row is)."""
+        return pd.arrays.ArrowStringArray(pa.concat_arrays([_arrow(column), pa.nulls(1, pa.large_string())])
+                                          .take(self.rows))
+
+    def part_at_rows(self, part: pa.DictionaryArray, keys: pd.Series) -> pd.arrays.ArrowStringArray:
+        """A key of each distinct part (aligned to ``part.dictionary``), taken to the
+        rows straight from the small table of parts."""
+        codes = pa.concat_arrays([part.indices, pa.nulls(1, part.indices.type)]).take(self.rows)
+        return pd.arrays.ArrowStringArray(_arrow(keys).take(codes))
+
+    @staticmethod
+    def per_value(part: pa.DictionaryArray, keys: pd.Series) -> pd.Series:
+        """A key of each distinct part, at each distinct name (missing where unsplit)."""
+        return pd.Series(pd.arrays.ArrowStringArray(_arrow(keys).take(part.indices)))
+
+
+def _parts(raw: pd.Series) -> _Parts | None:
+    """``raw`` split as :class:`_Parts`, or None when some value is not a string."""
     encoded = encode_strings(raw)
     if encoded is None:
-        return func(raw)
-    n = len(encoded.dictionary)
-    each_once = pa.DictionaryArray.from_arrays(  # every distinct value, and one missing value last
-        pa.array(np.arange(n + 1, dtype=np.int32), mask=np.arange(n + 1) == n), encoded.dictionary)
-    keyed = func(pd.Series(pd.arrays.ArrowExtensionArray(each_once)))
-    return keyed.take(pc.fill_null(encoded.indices, n).to_numpy()).set_axis(raw.index)
+        return None
+    fam, giv = names.split_parts(encoded.dictionary)
+    return _Parts(pc.fill_null(encoded.indices, len(encoded.dictionary)), encoded.dictionary,
+                  pc.dictionary_encode(fam), pc.dictionary_encode(giv))
+
+
+def _of(values: pa.Array) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
 def _name_parts(raw: pd.Series) -> pd.DataFrame:
-    """Full, family and given kanji/alphabet keys of a name column."""
-    return _on_distinct(_name_parts_rows, raw)
+    """Full, family and given kanji/alphabet keys of a name column (as
+    :func:`_name_parts_rows`, computed on distinct names and distinct parts)."""
+    split = _parts(raw)
+    if split is None:
+        return _name_parts_rows(raw)
+    out = {}
+    full = _of(split.distinct)
+    for part, name in ((split.fam, "fam"), (split.giv, "giv")):
+        keys = names.name_key(_of(part.dictionary))
+        out[f"{name}_key"] = keys
+        out[f"{name}_near"] = names.name_near_key(keys)
+    latin = names.is_alphabet(full)
+    name_key = _joined(full, _Parts.per_value(split.fam, out["fam_key"]), _Parts.per_value(split.giv, out["giv_key"]),
+                       names.name_key, latin)
+    columns = {"name_key": split.at_rows(name_key)}
+    for col in ("fam_key", "giv_key", "fam_near", "giv_near"):
+        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+    return pd.DataFrame(columns, index=raw.index)
 
 
 def _name_parts_rows(raw: pd.Series) -> pd.DataFrame:
@@ -98,8 +141,31 @@ def _name_parts_rows(raw: pd.Series) -> pd.DataFrame:
 
 
 def _kana_parts(raw: pd.Series) -> pd.DataFrame:
-    """Full, family and given kana keys of a kana column."""
-    return _on_distinct(_kana_parts_rows, raw)
+    """Full, family and given kana keys of a kana column (as
+    :func:`_kana_parts_rows`, computed on distinct names and distinct parts)."""
+    split = _parts(raw)
+    if split is None:
+        return _kana_parts_rows(raw)
+    out = {}
+    for part, name in ((split.fam, "fam"), (split.giv, "giv")):
+        out[f"{name}_kana"] = kana.kana_key(_of(part.dictionary))
+        out[f"{name}_loose"] = kana.kana_key_loose(out[f"{name}_kana"])
+    full = _of(split.distinct)
+    none = pd.Series(False, index=full.index)
+    kana_key = _joined(full, _Parts.per_value(split.fam, out["fam_kana"]),
+                       _Parts.per_value(split.giv, out["giv_kana"]), kana.kana_key, none)
+    # Where the parts give no loose key they gave no strict key either, and the
+    # strict key is the whole value's: its loose key is the value's (the loose
+    # key starts from the strict one), and on strict keys it takes the Arrow path.
+    kana_loose = _joined(kana_key, _Parts.per_value(split.fam, out["fam_loose"]),
+                         _Parts.per_value(split.giv, out["giv_loose"]), kana.kana_key_loose, none)
+    columns = {"kana_key": split.at_rows(kana_key)}
+    for col in ("fam_kana", "giv_kana"):
+        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+    columns["kana_loose"] = split.at_rows(kana_loose)
+    for col in ("fam_loose", "giv_loose"):
+        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+    return pd.DataFrame(columns, index=raw.index)
 
 
 def _kana_parts_rows(raw: pd.Series) -> pd.DataFrame:
