@@ -93,6 +93,11 @@ def _plain_numbers(arr: pa.Array, is_plain: pa.Array, plain: np.ndarray) -> tupl
     return number, _PLAIN_REASONS.take(pa.array(code))
 
 
+def _twelve_digits(arr: pa.Array) -> pa.Array:
+    """Where a value is 12 ASCII digits (``^[0-9]{12}$``, without a regex pass)."""
+    return pc.fill_null(pc.and_(pc.equal(pc.binary_length(arr), 12), pc.ascii_is_decimal(arr)), False)
+
+
 def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     """(12-digit number or NA, reason or NA) for every value.
 
@@ -109,15 +114,18 @@ def analyse(values: Iterable[Any] | pd.Series) -> tuple[pd.Series, pd.Series]:
     if arr is None:  # numbers, bytes and other objects: the careful path for every value
         plain = np.zeros(len(s), dtype=bool)
     else:
-        is_plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
+        is_plain = _twelve_digits(arr)
         # Digits with separators or full width (6214 9832 0257, ６２１４－…) are the same
         # number once ``_text`` has cleaned them: cleaned in Arrow, then checked as plain.
-        spelled = pc.and_(pc.invert(is_plain), pc.fill_null(pc.match_substring_regex(arr, _SPELLED), False))
+        others = np.flatnonzero(~is_plain.to_numpy(zero_copy_only=False))
+        other = arr.take(pa.array(others))
+        spelled = pc.fill_null(pc.match_substring_regex(other, _SPELLED), False)
         if pc.any(spelled).as_py():
-            cleaned = pc.replace_substring_regex(pc.utf8_normalize(pc.if_else(spelled, arr, ""), "NFKC"),
-                                                 _ARROW_SEPARATORS, "")
-            arr = pc.if_else(spelled, cleaned, arr)
-            is_plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9]{12}$"), False)
+            cleaned = pc.replace_substring_regex(pc.utf8_normalize(other.filter(spelled), "NFKC"), _ARROW_SEPARATORS, "")
+            where = np.zeros(len(arr), dtype=bool)
+            where[others[spelled.to_numpy(zero_copy_only=False)]] = True
+            arr = pc.replace_with_mask(arr, pa.array(where), cleaned.cast(arr.type))
+            is_plain = _twelve_digits(arr)
         plain = is_plain.to_numpy(zero_copy_only=False)
         if plain.any():
             number, reason = _plain_numbers(arr, is_plain, plain)
