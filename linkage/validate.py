@@ -177,12 +177,15 @@ def mark_duplicate_ids(records: pd.DataFrame) -> pd.DataFrame:
 
     The other columns are the input's own (not copied)."""
     rid = strip(records["record_id"])
-    source_code, sources = pd.factorize(records["source"])
     rid_code = pd.factorize(rid)[0]
-    key = rid_code.astype(np.int64) * (len(sources) + 2) + source_code + 1
-    codes, first = factorize_first(key)
-    first = first[codes]  # each row's first row with its (source, record_id)
-    dup = pd.Series((rid_code >= 0) & (first < np.arange(len(key))), index=records.index)
+    first = np.arange(len(rid_code))  # each row's first row with its (source, record_id)
+    present = rid_code >= 0
+    again = np.flatnonzero(present & (np.bincount(rid_code[present], minlength=1)[np.maximum(rid_code, 0)] > 1))
+    if len(again):  # only ids found on several rows can repeat within a source
+        source_code = pd.factorize(records["source"].to_numpy(dtype=object)[again])[0]
+        codes, first_of = factorize_first(rid_code[again].astype(np.int64) * (source_code.max() + 1) + source_code)
+        first[again] = again[first_of[codes]]
+    dup = pd.Series(present & (first < np.arange(len(rid_code))), index=records.index)
     out = records.copy(deep=False)
     out["record_id"] = rid
     out["_duplicate_of"] = pd.Series(pd.NA, index=records.index, dtype="object")

@@ -227,3 +227,25 @@ def test_findings_do_not_depend_on_the_string_storage(world, monkeypatch):
     pd.testing.assert_frame_equal(*findings)
     assert set(findings[0]["reason"].astype(str)) >= {"OK", "HOUSEHOLD_MEMBER", "OTHER_PERSON", "BAD_RECORD"}
     assert not set(string.digits) & set("".join(findings[0]["my_number"].dropna().str[:8]))  # masked
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["bank", "insurance"]), st.one_of(st.none(), st.sampled_from(["A", " A", "B", "C "]))),
+                max_size=25),
+       st.sampled_from(STORAGES))
+def test_duplicate_ids_are_earlier_rows_of_the_same_source(rows, storage):
+    """A row is marked when an earlier row of its own source has the same
+    (stripped) id, sources interleaved or not; the id names the row."""
+    frame = pd.DataFrame({"source": [s for s, _ in rows], "record_id": _as([r for _, r in rows], storage),
+                          "_row": np.arange(2, len(rows) + 2)})
+    out = validate.mark_duplicate_ids(frame)
+    seen: dict[tuple[str, str], int] = {}
+    for i, (src, rid) in enumerate(rows):
+        key = None if rid is None else (src, rid.strip())
+        if key is None:
+            assert out["record_id"].iloc[i] == f"(row {i + 2})" and out["_duplicate_of"].iloc[i] is pd.NA
+        elif key in seen:
+            assert out["_duplicate_of"].iloc[i] == seen[key] and out["record_id"].iloc[i] == f"{key[1]}#row{i + 2}"
+        else:
+            seen[key] = i + 2
+            assert out["_duplicate_of"].iloc[i] is pd.NA and out["record_id"].iloc[i] == key[1]
