@@ -76,10 +76,10 @@ class _Parts(NamedTuple):
         return pd.arrays.ArrowStringArray(pa.concat_arrays([_arrow(column), pa.nulls(1, pa.large_string())])
                                           .take(self.rows))
 
-    def part_at_rows(self, part: pa.DictionaryArray, keys: pd.Series) -> pd.arrays.ArrowStringArray:
-        """A key of each distinct part (aligned to ``part.dictionary``), taken to the
-        rows straight from the small table of parts."""
-        codes = pa.concat_arrays([part.indices, pa.nulls(1, part.indices.type)]).take(self.rows)
+    def part_at_rows(self, codes: pa.Array, keys: pd.Series) -> pd.arrays.ArrowStringArray:
+        """A key of each distinct part (``keys``), at the rows: ``codes`` says which
+        part each distinct name has (null: none); taken straight from the small table."""
+        codes = pa.concat_arrays([codes, pa.nulls(1, codes.type)]).take(self.rows)
         return pd.arrays.ArrowStringArray(_arrow(keys).take(codes))
 
     @staticmethod
@@ -119,7 +119,16 @@ def _name_parts(raw: pd.Series) -> pd.DataFrame:
                        names.name_key, latin)
     columns = {"name_key": split.at_rows(name_key)}
     for col in ("fam_key", "giv_key", "fam_near", "giv_near"):
-        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
+    latin = _latin(name_key)
+    columns["latin"] = np.append(latin, False)[split.rows.to_numpy()]
+    for part, name in ((split.fam, "fam"), (split.giv, "giv")):
+        # The phonetic key of the parts of alphabet names only (a few), then at the rows.
+        codes = pc.if_else(pa.array(latin), part.indices, pa.scalar(None, part.indices.type))
+        used = np.unique(pc.drop_null(codes).to_numpy())
+        ph = np.full(len(part.dictionary), None, dtype=object)
+        ph[used] = translit.phonetic(out[f"{name}_key"].iloc[used]).to_numpy(dtype=object, na_value=None)
+        columns[f"{name}_ph"] = split.part_at_rows(codes, pd.Series(ph, dtype="string"))
     return pd.DataFrame(columns, index=raw.index)
 
 
@@ -128,16 +137,28 @@ def _name_parts_rows(raw: pd.Series) -> pd.DataFrame:
     fam, giv = names.name_key(parts["family"]), names.name_key(parts["given"])
     latin = names.is_alphabet(raw).fillna(False).astype(bool)  # Hepburn folds across the space
     fam_near, giv_near = names.name_near_key(fam), names.name_near_key(giv)
+    name_key = _joined(raw, fam, giv, names.name_key, latin)
+    written = pd.Series(_latin(name_key), index=raw.index)
     return pd.DataFrame(
         {
-            "name_key": _joined(raw, fam, giv, names.name_key, latin),
+            "name_key": name_key,
             "fam_key": fam,
             "giv_key": giv,
             "fam_near": fam_near,
             "giv_near": giv_near,
+            "latin": written,
+            # Only alphabet names get one here; the kana side of an alphabet-vs-kana
+            # pair is romanised on demand (see linkage.compare.pair_features).
+            "fam_ph": translit.phonetic(fam.where(written)),
+            "giv_ph": translit.phonetic(giv.where(written)),
         },
         index=raw.index,
     )
+
+
+def _latin(name_key: pd.Series) -> np.ndarray:
+    """Where a name key is in the alphabet (``latin``: a name written in Latin letters)."""
+    return name_key.str.fullmatch(r"[A-Z0-9]+").fillna(False).to_numpy(dtype=bool)
 
 
 def _kana_parts(raw: pd.Series) -> pd.DataFrame:
@@ -161,10 +182,10 @@ def _kana_parts(raw: pd.Series) -> pd.DataFrame:
                          _Parts.per_value(split.giv, out["giv_loose"]), kana.kana_key_loose, none)
     columns = {"kana_key": split.at_rows(kana_key)}
     for col in ("fam_kana", "giv_kana"):
-        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
     columns["kana_loose"] = split.at_rows(kana_loose)
     for col in ("fam_loose", "giv_loose"):
-        columns[col] = split.part_at_rows(split.fam if col.startswith("fam") else split.giv, out[col])
+        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
     return pd.DataFrame(columns, index=raw.index)
 
 
@@ -184,17 +205,6 @@ def _kana_parts_rows(raw: pd.Series) -> pd.DataFrame:
         },
         index=raw.index,
     )
-
-
-def add_phonetic(out: pd.DataFrame) -> pd.DataFrame:
-    """``latin`` (name written in the alphabet) and phonetic part keys
-    ``fam_ph``/``giv_ph`` for comparing alphabet names with katakana."""
-    out["latin"] = out["name_key"].str.fullmatch(r"[A-Z0-9]+").fillna(False).astype(bool)
-    for part in ("fam", "giv"):
-        # Only alphabet names get one here; the kana side of an alphabet-vs-kana
-        # pair is romanised on demand (see linkage.compare.pair_features).
-        out[f"{part}_ph"] = translit.phonetic(out[f"{part}_key"].where(out["latin"]))
-    return out
 
 
 def prepare_tables(residents: pd.DataFrame | None = None, bank: pd.DataFrame | None = None,
@@ -279,11 +289,20 @@ _REMOTE = ("addr", "numbers")
 _INPUTS = {"residents": _person_inputs, "insurance": _person_inputs, "bank": _bank_inputs}
 
 
+#: Columns of the name keys that every table ends with: whether the name is in the
+#: alphabet, and phonetic part keys for comparing alphabet names with katakana.
+_PHONETIC = ["latin", "fam_ph", "giv_ph"]
+
+
 def _with_identity(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     """The input columns, the checked number and the name and kana keys: what every table has."""
     out = df.copy()
     out["number"], out["number_reason"] = numbers
-    return out.join(keyed["name"]).join(keyed["kana"])
+    return out.join(keyed["name"].drop(columns=_PHONETIC)).join(keyed["kana"])
+
+
+def _phonetic(out: pd.DataFrame, keyed: dict) -> pd.DataFrame:
+    return out.join(keyed["name"][_PHONETIC])
 
 
 def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
@@ -294,7 +313,7 @@ def _residents(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     household = df["household_id"]  # text, Arrow-backed as read (households are factorized in several stages)
     out["household"] = household if isinstance(household.dtype, pd.StringDtype) else household.astype("string")
     out["kana_source"] = np.where(out["kana_key"].notna(), "register", None)
-    return add_phonetic(out)
+    return _phonetic(out, keyed)
 
 
 def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
@@ -304,7 +323,7 @@ def _bank(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out["addr_key"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
     out["corporate"] = keyed["corporate"]
     out["account"] = keyed["account"]
-    return add_phonetic(out)
+    return _phonetic(out, keyed)
 
 
 def _insurance(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
@@ -315,7 +334,7 @@ def _insurance(df: pd.DataFrame, numbers: Numbers, keyed: dict) -> pd.DataFrame:
     out["addr_key"] = keyed["addr"]
     out["corporate"] = False
     out["account"] = pd.Series(pd.NA, index=df.index, dtype="string[pyarrow]")
-    return add_phonetic(out)
+    return _phonetic(out, keyed)
 
 
 _ASSEMBLE = {"residents": _residents, "bank": _bank, "insurance": _insurance}
