@@ -97,13 +97,12 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
         prepared = tables.prepare_tables(residents, bank, insurance)
         res = prepared["residents"].reset_index(drop=True)
         rec = _records(prepared.get("bank"), prepared.get("insurance"))
-        rec = validate.mark_duplicate_ids(rec)
     with timer.stage("validate"):
         # Validation and the register's kana readings are independent and mostly Arrow work
         # (no GIL): they run side by side, and this stage's time covers both.
         checked = in_threads({"validate": partial(_validate, rec, res), "readings": partial(_readings, rec, res)},
                              _pair())
-        number_reason, bad_field, register_dups = checked["validate"]
+        rec, number_reason, bad_field, register_dups = checked["validate"]
         res, lexicon = checked["readings"]
     started = time.perf_counter()
     u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)  # timed with "score"
@@ -206,9 +205,11 @@ def _pair() -> int:
     return min(2, spare_cores() + 1)
 
 
-def _validate(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Why each record's number is unusable, its unreadable field, and register numbers on several rows."""
-    return validate.number_problems(rec), validate.record_problems(rec), validate.duplicate_numbers(res)
+def _validate(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
+    """The records with repeated ids marked, why each record's number is unusable,
+    its unreadable field, and register numbers on several rows."""
+    rec = validate.mark_duplicate_ids(rec)
+    return rec, validate.number_problems(rec), validate.record_problems(rec), validate.duplicate_numbers(res)
 
 
 def _readings(rec: pd.DataFrame, res: pd.DataFrame) -> tuple[pd.DataFrame, readings.Lexicon]:
