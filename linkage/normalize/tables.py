@@ -233,9 +233,9 @@ def _prepare(given: dict[str, pd.DataFrame], numbers: dict[str, Numbers] | None 
                               for field in _FIELDS if work[field]}
     if numbers is None:  # every number once across tables, stdnum's check digit per distinct number
         calls["numbers"] = (number.analyse_many, tuple(t["my_number"] for t in given.values()))
-    for kind, func in _OWN.items():  # keys of one table's own columns
+    for kind, (func, columns) in _OWN.items():  # keys of one table's own columns
         if kind in given:
-            calls[kind] = (func, (given[kind],))
+            calls[kind] = (func, (given[kind][list(columns)],))  # only these go to a fresh helper
     remote = {k: calls.pop(k) for k in _REMOTE if k in calls} if background else {}
     if remote and can_fork():  # a forked helper shares the columns: nothing to send, nothing to import
         both = side_by_side({"helper": partial(_call_all, remote), "here": partial(_call_all, calls)},
@@ -282,10 +282,10 @@ def _bank_inputs(df: pd.DataFrame) -> dict[str, pd.Series]:
 _FIELDS = {"name": _name_parts, "kana": _kana_parts, "birth": dates.birth_date, "sex": sex_codes,
            "addr": address.address_key}
 #: Keys of one table's own columns (no value shared with another table).
-_OWN = {"bank": _bank_own}
-#: Work done in the helper process when there is one (the costliest after names; at a
-#: million residents the two processes then finish about together).
-_REMOTE = ("addr", "numbers")
+_OWN = {"bank": (_bank_own, ("holder_kana", "bank_code", "branch_code", "account_number"))}
+#: Work done in the helper process when there is one: addresses, My Numbers and the bank
+#: table's own keys (at a million residents the two processes then finish about together).
+_REMOTE = ("addr", "numbers", "bank")
 _INPUTS = {"residents": _person_inputs, "insurance": _person_inputs, "bank": _bank_inputs}
 
 
