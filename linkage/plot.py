@@ -49,8 +49,11 @@ CJK_FONTS = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "IPAexGot
 
 def by_source_status(findings: pd.DataFrame) -> pd.DataFrame:
     """Records per source (rows) and status (columns, every status present)."""
-    t = pd.crosstab(findings["source"].astype(str), findings["status"].astype(str))
-    return t.reindex(columns=list(STATUSES), fill_value=0).astype(int)
+    from .report import count_by  # counted by codes: no text per row
+
+    n = count_by({"source": findings["source"], "status": findings["status"]})
+    t = n.pivot(index="source", columns="status", values="count")
+    return t.reindex(columns=pd.Index(list(STATUSES), name="status"), fill_value=0).fillna(0).astype(int)
 
 
 def by_reason(findings: pd.DataFrame) -> pd.DataFrame:

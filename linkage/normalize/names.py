@@ -277,7 +277,14 @@ def is_alphabet(values: Iterable[Any] | pd.Series) -> pd.Series:
     if encoded is None:
         flags = on_unique(lambda v: _latin_only(_nfkc(v)), s, dtype="boolean")
         return flags.fillna(False).astype(bool)
-    distinct = encoded.dictionary
+    codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy()  # missing: the False appended
+    out = np.append(alphabet_flags(encoded.dictionary), False)[codes]
+    return pd.Series(out, index=s.index, name=s.name)
+
+
+def alphabet_flags(distinct: pa.Array) -> np.ndarray:
+    """:func:`is_alphabet` of each value of a null-free string array (no encoding:
+    for values already distinct)."""
     # ASCII: a Latin letter decides; kana or kanji: never alphabet (NFKC keeps them
     # kana and kanji); anything else per distinct value.
     ascii_ = pc.string_is_ascii(distinct).to_numpy(zero_copy_only=False)
@@ -286,6 +293,4 @@ def is_alphabet(values: Iterable[Any] | pd.Series) -> pd.Series:
     rest = np.flatnonzero(~ascii_ & ~japanese)
     if len(rest):
         flags[rest] = [_latin_only(_nfkc(v)) for v in distinct.take(pa.array(rest)).to_pylist()]
-    codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy()  # missing: the False appended
-    out = np.append(flags, False)[codes]
-    return pd.Series(out, index=s.index, name=s.name)
+    return flags

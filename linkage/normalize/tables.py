@@ -114,9 +114,9 @@ def _name_parts(raw: pd.Series) -> pd.DataFrame:
         keys = names.name_key(_of(part.dictionary))
         out[f"{name}_key"] = keys
         out[f"{name}_near"] = names.name_near_key(keys)
-    latin = names.is_alphabet(full)
+    alphabet = pd.Series(names.alphabet_flags(split.distinct))  # Hepburn folds across the space
     name_key = _joined(full, _Parts.per_value(split.fam, out["fam_key"]), _Parts.per_value(split.giv, out["giv_key"]),
-                       names.name_key, latin)
+                       names.name_key, alphabet)
     columns = {"name_key": split.at_rows(name_key)}
     for col in ("fam_key", "giv_key", "fam_near", "giv_near"):
         columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
