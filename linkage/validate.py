@@ -182,7 +182,7 @@ def mark_duplicate_ids(records: pd.DataFrame) -> pd.DataFrame:
     present = rid_code >= 0
     again = np.flatnonzero(present & (np.bincount(rid_code[present], minlength=1)[np.maximum(rid_code, 0)] > 1))
     if len(again):  # only ids found on several rows can repeat within a source
-        source_code = pd.factorize(records["source"].to_numpy(dtype=object)[again])[0]
+        source_code = pd.factorize(records["source"].to_numpy(dtype=object)[again])[0] + 1  # 0: no source
         codes, first_of = factorize_first(rid_code[again].astype(np.int64) * (source_code.max() + 1) + source_code)
         first[again] = again[first_of[codes]]
     dup = pd.Series(present & (first < np.arange(len(rid_code))), index=records.index)

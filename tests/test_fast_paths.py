@@ -230,12 +230,14 @@ def test_findings_do_not_depend_on_the_string_storage(world, monkeypatch):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["bank", "insurance"]), st.one_of(st.none(), st.sampled_from(["A", " A", "B", "C "]))),
+@given(st.lists(st.tuples(st.sampled_from(["bank", "insurance", None]),
+                          st.one_of(st.none(), st.sampled_from(["A", " A", "B", "C "]))),
                 max_size=25),
        st.sampled_from(STORAGES))
 def test_duplicate_ids_are_earlier_rows_of_the_same_source(rows, storage):
     """A row is marked when an earlier row of its own source has the same
-    (stripped) id, sources interleaved or not; the id names the row."""
+    (stripped) id, sources interleaved or not (no source is a source of its
+    own); the id names the row."""
     frame = pd.DataFrame({"source": [s for s, _ in rows], "record_id": _as([r for _, r in rows], storage),
                           "_row": np.arange(2, len(rows) + 2)})
     out = validate.mark_duplicate_ids(frame)

@@ -272,3 +272,21 @@ def test_name_and_kana_parts_on_hand_written_edges():
                              (tables._kana_parts, tables._kana_parts_rows)):
         expected = row_by_row(pd.Series(values, dtype=object))
         pd.testing.assert_frame_equal(once(pd.Series(values, dtype="string[pyarrow]")), expected, check_dtype=False)
+
+
+def test_a_dictionary_column_with_narrow_indices_and_a_missing_value():
+    """128 distinct names in an int8-indexed dictionary column, and a missing one:
+    the missing value's slot (index 128) must fit."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from linkage.normalize import names, tables
+
+    values = [f"山田 {i}" for i in range(128)] + [None]
+    encoded = pa.array(values).dictionary_encode()
+    column = pd.Series(pd.arrays.ArrowExtensionArray(
+        pa.DictionaryArray.from_arrays(encoded.indices.cast(pa.int8()), encoded.dictionary)))
+    plain = pd.Series(values, dtype=object)
+    pd.testing.assert_frame_equal(tables._name_parts(column), tables._name_parts_rows(plain), check_dtype=False)
+    pd.testing.assert_frame_equal(tables._kana_parts(column), tables._kana_parts_rows(plain), check_dtype=False)
+    assert names.is_alphabet(column).tolist() == [False] * 129

@@ -115,6 +115,8 @@ def encode_strings(values: Iterable[Any] | pd.Series) -> pa.DictionaryArray | No
         arr = to_arrow_strings(s)
         return None if arr is None else pc.dictionary_encode(arr)
     arr = s.array._pa_array.combine_chunks()  # noqa: SLF001
+    if arr.indices.type.bit_width < 32:  # callers put the missing value at len(dictionary): room for it
+        arr = pa.DictionaryArray.from_arrays(arr.indices.cast(pa.int32()), arr.dictionary)
     indices = arr.indices
     codes = pc.fill_null(indices, 0).to_numpy()
     used = np.zeros(len(arr.dictionary), dtype=bool)

@@ -220,8 +220,8 @@ def prepare_tables(residents: pd.DataFrame | None = None, bank: pd.DataFrame | N
     :func:`prepare_insurance` one by one, but a name, kana, date, address or
     number that appears in several tables is normalised once.  With
     ``background`` (default: when the tables are big and there is a spare
-    core) the My Numbers and address keys are computed in a helper process
-    meanwhile (:mod:`linkage.background`: a forked child, or a fresh
+    core) the My Numbers, the address keys and the bank table's own keys are
+    computed in a helper process meanwhile (:mod:`linkage.background`: a forked child, or a fresh
     interpreter where there is no ``fork``).
     """
     given = {k: t for k, t in (("residents", residents), ("bank", bank), ("insurance", insurance)) if t is not None}
