@@ -322,11 +322,12 @@ def _rows_html(d: pd.DataFrame, source_words: dict[str, str], status_words: dict
 
 
 def chart_data(result: "AuditResult", act: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """:func:`linkage.plot.chart_data`, each table computed from what it reads: source and
-    status as text (converted by codes), ``act`` the findings that need action."""
+    """:func:`linkage.plot.chart_data`, each table computed from what it reads: the counts
+    per source and status by codes, the score bins from status as text (converted by
+    codes), ``act`` the findings that need action."""
     f = result.findings
-    lite = pd.DataFrame({"source": as_str(f["source"]), "status": as_str(f["status"]), "score": f["score"]})
-    return {"by_source": plot.by_source_status(lite), "by_reason": plot.by_reason(act),
+    lite = pd.DataFrame({"status": as_str(f["status"]), "score": f["score"]})
+    return {"by_source": plot.by_source_status(f), "by_reason": plot.by_reason(act),
             "scores": plot.score_histogram(lite), "households": plot.households(result)}
 
 

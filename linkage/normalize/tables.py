@@ -81,6 +81,10 @@ class _Parts(NamedTuple):
         return pd.arrays.ArrowStringArray(pa.concat_arrays([_arrow(column), pa.nulls(1, pa.large_string())])
                                           .take(self.rows))
 
+    def codes(self, column: str) -> pa.Array:
+        """Which part each distinct name has for a ``fam…`` or ``giv…`` column (null: none)."""
+        return (self.fam if column.startswith("fam") else self.giv).indices
+
     def part_at_rows(self, codes: pa.Array, keys: pd.Series) -> pd.arrays.ArrowStringArray:
         """A key of each distinct part (``keys``), at the rows: ``codes`` says which
         part each distinct name has (null: none); taken straight from the small table."""
@@ -124,7 +128,7 @@ def _name_parts(raw: pd.Series) -> pd.DataFrame:
                        names.name_key, alphabet)
     columns = {"name_key": split.at_rows(name_key)}
     for col in ("fam_key", "giv_key", "fam_near", "giv_near"):
-        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
+        columns[col] = split.part_at_rows(split.codes(col), out[col])
     latin = _latin(name_key)
     columns["latin"] = np.append(latin, False)[split.rows.to_numpy()]
     for part, name in ((split.fam, "fam"), (split.giv, "giv")):
@@ -187,10 +191,10 @@ def _kana_parts(raw: pd.Series) -> pd.DataFrame:
                          _Parts.per_value(split.giv, out["giv_loose"]), kana.kana_key_loose, none)
     columns = {"kana_key": split.at_rows(kana_key)}
     for col in ("fam_kana", "giv_kana"):
-        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
+        columns[col] = split.part_at_rows(split.codes(col), out[col])
     columns["kana_loose"] = split.at_rows(kana_loose)
     for col in ("fam_loose", "giv_loose"):
-        columns[col] = split.part_at_rows((split.fam if col.startswith("fam") else split.giv).indices, out[col])
+        columns[col] = split.part_at_rows(split.codes(col), out[col])
     return pd.DataFrame(columns, index=raw.index)
 
 
