@@ -265,6 +265,7 @@ class Forked:
         parent = os.getpid()
         self.shared = _shared_file()
         read, write = os.pipe()
+        pages.give_back()  # the child then shares live data only, see there
         gc.freeze()  # the child's collector then leaves the parent's objects (and their pages) alone
         try:
             with warnings.catch_warnings():  # Python 3.12+ warns of forking with threads (Arrow's pools)
