@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import explain, join, readings, score, validate
 from .compare import FEATURES, UNKNOWN, pair_features
-from .background import can_fork, in_threads, memory_to_spare, side_by_side, spare_cores
+from .background import Handoff, can_fork, in_threads, memory_to_spare, side_by_side, spare_cores
 from .evidence import Writer, masked_numbers
 from .normalize import tables
 
@@ -104,21 +104,23 @@ def run(residents: pd.DataFrame, bank: pd.DataFrame | None, insurance: pd.DataFr
                              _pair())
         rec, number_reason, bad_field, register_dups = checked["validate"]
         res, lexicon = checked["readings"]
-    started = time.perf_counter()
-    u = score.estimate_u(res, n_pairs=opts.u_pairs, seed=opts.seed)  # timed with "score"
-    u_time = time.perf_counter() - started
     # From here on each source's records are audited on their own (their own m-probabilities,
-    # alternatives and words), side by side in two processes when that pays.
+    # alternatives and words), side by side in two processes when that pays.  The register's
+    # u-probabilities (needed by both, at their score stage) are estimated first thing by the
+    # first source's job and handed to the other mid-way: in a second process they are then
+    # off the audit process's path.
+    handoff = Handoff(partial(score.estimate_u, res, n_pairs=opts.u_pairs, seed=opts.seed))
     spans = _spans({src: len(prepared[src]) for src in SOURCES if src in prepared})
     fork = _fork_sources(len(rec))
-    last = list(spans)[-1]  # the one audited here when the other goes to a second process
-    jobs = {src: partial(_audit_source, src, _rows(rec, a, b), res, lexicon, u, number_reason[a:b], bad_field[a:b],
-                         register_dups, opts, progress if src == last or not fork else None)
+    first, last = list(spans)[0], list(spans)[-1]  # the last is audited here when the other goes to a second process
+    jobs = {src: partial(_audit_source, src, _rows(rec, a, b), res, lexicon, handoff, number_reason[a:b], bad_field[a:b],
+                         register_dups, opts, progress if src == last or not fork else None, gives_u=src == first)
             for src, (a, b) in spans.items()}
     parts = side_by_side(jobs, fork=fork, what="auditing the {} records")
+    u = handoff.take()
     both = max if fork else sum  # side by side, a stage takes as long as the longer source
     for name in ("join", "compare", "score", "search", "explain"):
-        timer.times[name] = both(p.timings[name] for p in parts.values()) + (u_time if name == "score" else 0.0)
+        timer.times[name] = both(p.timings[name] for p in parts.values())
     part = list(parts.values())
     findings = pd.concat([p.findings for p in part], ignore_index=True)
     holder = np.concatenate([p.holder for p in part])
@@ -174,10 +176,18 @@ class Part:
 
 
 def _audit_source(source: str, rec: pd.DataFrame, res: pd.DataFrame, lexicon: readings.Lexicon,
-                  u: dict[str, np.ndarray], number_reason: np.ndarray, bad_field: np.ndarray,
-                  register_dups: pd.DataFrame, opts: Options, progress: Callable[[str], None] | None = None) -> Part:
-    """Join, compare, score, search and explain the records of one source (``rec``)."""
+                  u: Handoff, number_reason: np.ndarray, bad_field: np.ndarray,
+                  register_dups: pd.DataFrame, opts: Options, progress: Callable[[str], None] | None = None,
+                  gives_u: bool = False) -> Part:
+    """Join, compare, score, search and explain the records of one source (``rec``).
+
+    ``u`` hands over the register's u-probabilities: made here first thing when
+    ``gives_u`` (timed with "score"), else taken at the score stage."""
     timer = Timer(progress)
+    if gives_u:
+        started = time.perf_counter()
+        u.give()
+        timer.times["score"] = time.perf_counter() - started
     with timer.stage("join"):
         holder = join.holder_positions(rec, res)
         holder = np.where(number_reason == None, holder, -1)  # noqa: E711
@@ -187,7 +197,7 @@ def _audit_source(source: str, rec: pd.DataFrame, res: pd.DataFrame, lexicon: re
         hf = _full(pair_features(rec, res, has, holder[has], lexicon), has, len(rec))
     with timer.stage("score"):
         sources = np.full(len(rec), source, dtype=object)
-        models = {source: score.fit(hf[holder >= 0], u)}
+        models = {source: score.fit(hf[holder >= 0], u.take())}
         hw, hp = weigh(hf, holder, sources, models)
     with timer.stage("search"):
         need = needs_search(hf, holder, bad_field)

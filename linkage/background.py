@@ -333,6 +333,78 @@ class Forked:
             self._close_shared()
 
 
+class Handoff:
+    """A value one job of :func:`side_by_side` makes for another, which needs it mid-way.
+
+    The giving job calls :meth:`give` (the value is made by ``make``); the taking job
+    calls :meth:`take` when it needs the value.  In one process the value is kept;
+    from a forked child it comes through a pipe (its pickle, length first), so the
+    taker waits only until it is made, not for the child's whole job.  Where no
+    value comes (no job gave one, or the child died first), :meth:`take` makes it
+    itself: the result never depends on the child.  ``make`` must give the same
+    value wherever it runs.
+    """
+
+    _NONE = object()
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self._pid = os.getpid()
+        self._value: Any = self._NONE
+        self._read, self._write = os.pipe()
+
+    def give(self) -> Any:
+        """Make the value and hand it over; return it."""
+        value = self._value = self.make()
+        if os.getpid() != self._pid and self._write is not None:  # a forked child: the taker is the parent
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                with os.fdopen(self._write, "wb", closefd=False) as fh:
+                    fh.write(len(data).to_bytes(8, "little") + data)
+            except OSError:  # the parent is gone: nobody waits
+                pass
+        return value
+
+    def take(self) -> Any:
+        """The value: kept here, sent by a forked child, or made here."""
+        if self._value is self._NONE:
+            self._close_write()  # then a child that dies unsent ends the read
+            self._value = self._receive()
+            self._close_read()
+            if self._value is self._NONE:
+                self._value = self.make()
+        return self._value
+
+    def _receive(self) -> Any:
+        if self._read is None:
+            return self._NONE
+        with os.fdopen(self._read, "rb", closefd=False) as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                return self._NONE
+            n = int.from_bytes(head, "little")
+            data = fh.read(n)
+        try:
+            return pickle.loads(data) if len(data) == n else self._NONE
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+            return self._NONE
+
+    def _close_write(self) -> None:
+        if self._write is not None:
+            os.close(self._write)
+            self._write = None
+
+    def _close_read(self) -> None:
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_pid", None) == os.getpid():
+            self._close_write()
+            self._close_read()
+
+
 #: First byte of what a :class:`Forked` child sends through its pipe: a pickled result or
 #: exception, or word that the result is in the shared file.
 _RESULT, _ERROR, _SHARED = b"R", b"E", b"S"

@@ -81,11 +81,18 @@ def test_sources_audited_side_by_side_equal_one_after_another(world, monkeypatch
 
     monkeypatch.setattr(background, "Forked", Counted)
     monkeypatch.setattr(audit_module, "spare_cores", lambda: 1)
-    runs = {}
+    estimated = []  # u-probabilities estimated in this process (a child's appends are its own)
+    real_u = audit_module.score.estimate_u
+    monkeypatch.setattr(audit_module.score, "estimate_u", lambda *a, **k: (estimated.append(1), real_u(*a, **k))[1])
+    runs, u_here = {}, {}
     for mode, threshold in (("here", 10**12), ("forked", 0)):
         monkeypatch.setattr(audit_module, "SPLIT_MIN_RECORDS", threshold)
         runs[mode] = linkage.audit(out / "residents.csv", unmask=True, **kw)
+        u_here[mode] = len(estimated)
+        estimated.clear()
     assert len(forks) == (len(given) > 1)  # a second process only when there are two sources
+    # Once per audit; with a second process, there (handed over mid-way), not here.
+    assert u_here == {"here": 1, "forked": 0 if len(given) > 1 else 1}
     a, b = runs["here"], runs["forked"]
     pd.testing.assert_frame_equal(a.findings, b.findings)
     assert len(a.findings) == sum(len(v) for v in kw.values())

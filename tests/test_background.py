@@ -257,3 +257,59 @@ def test_an_interruption_stops_the_children(tmp_path):
     with pytest.raises(ChildProcessError):  # already reaped: no zombie left
         os.waitpid(child, os.WNOHANG)
     assert not os.path.exists(f"/proc/{child}")
+
+
+# --- Handoff: a value one job makes for another, mid-way ------------------------------
+
+def test_handoff_in_one_process_keeps_the_value_made_once():
+    made = []
+    h = background.Handoff(lambda: made.append(1) or len(made))
+    assert h.give() == 1 and h.take() == 1 and h.take() == 1
+    assert made == [1]
+
+
+def test_handoff_without_a_giver_makes_the_value_where_it_is_taken():
+    h = background.Handoff(os.getpid)
+    assert h.take() == os.getpid()
+
+
+@pytest.mark.skipif(not background.can_fork(), reason="no fork here")
+def test_handoff_from_a_forked_child_arrives_before_the_child_ends():
+    import time
+
+    h = background.Handoff(os.getpid)
+
+    def child_job():
+        h.give()
+        time.sleep(30)  # the child goes on working long after
+        return "late"
+
+    child = background.Forked(child_job, "testing")
+    try:
+        started = time.perf_counter()
+        value = h.take()
+        assert time.perf_counter() - started < 20
+        assert value == child.pid != os.getpid()  # made in the child, sent through the pipe
+    finally:
+        child.kill()
+
+
+@pytest.mark.skipif(not background.can_fork(), reason="no fork here")
+def test_handoff_from_a_child_that_dies_first_is_made_here():
+    h = background.Handoff(os.getpid)
+
+    def child_job():
+        os.kill(os.getpid(), 9)
+
+    child = background.Forked(child_job, "testing")
+    assert h.take() == os.getpid()
+    with pytest.raises(background.ChildDied):
+        child.join()
+
+
+@pytest.mark.skipif(not background.can_fork(), reason="no fork here")
+def test_handoff_through_side_by_side_gives_the_taker_the_givers_value():
+    h = background.Handoff(os.getpid)
+    out = background.side_by_side({"a": lambda: h.give(), "b": lambda: h.take()}, fork=True)
+    assert out["a"] == out["b"] != os.getpid()  # the child's value, in the child and here
+    assert h.take() == out["a"]  # kept
