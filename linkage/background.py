@@ -342,9 +342,13 @@ class Handoff:
     taker waits only until it is made, not for the child's whole job.  Where no
     value comes (no job gave one, or the child died first), :meth:`take` makes it
     itself: the result never depends on the child.  ``make`` must give the same
-    value wherever it runs.
+    value wherever it runs.  A child sends only a value whose pickle fits in the
+    pipe (:data:`PIPE_BYTES`), so that it never waits for the taker; a bigger one
+    is made again by the taker once the child has ended.
     """
 
+    #: What a Linux pipe holds by default: a write of up to this many bytes never blocks.
+    PIPE_BYTES = 65_536
     _NONE = object()
 
     def __init__(self, make: Callable[[], Any]) -> None:
@@ -358,6 +362,8 @@ class Handoff:
         value = self._value = self.make()
         if os.getpid() != self._pid and self._write is not None:  # a forked child: the taker is the parent
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            if len(data) + 8 > self.PIPE_BYTES:
+                return value
             try:
                 with os.fdopen(self._write, "wb", closefd=False) as fh:
                     fh.write(len(data).to_bytes(8, "little") + data)

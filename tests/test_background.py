@@ -313,3 +313,10 @@ def test_handoff_through_side_by_side_gives_the_taker_the_givers_value():
     out = background.side_by_side({"a": lambda: h.give(), "b": lambda: h.take()}, fork=True)
     assert out["a"] == out["b"] != os.getpid()  # the child's value, in the child and here
     assert h.take() == out["a"]  # kept
+
+
+@pytest.mark.skipif(not background.can_fork(), reason="no fork here")
+def test_handoff_of_a_value_too_big_for_the_pipe_is_made_again_by_the_taker():
+    h = background.Handoff(lambda: (os.getpid(), b"x" * 200_000))
+    out = background.side_by_side({"a": lambda: h.give()[0], "b": lambda: h.take()[0]}, fork=True)
+    assert out["a"] != os.getpid() == out["b"]  # the child was not held up writing it; made here after
