@@ -26,7 +26,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## Benchmarks (not tests): throughput figures printed as a table.
+## Benchmarks (not tests): throughput figures printed as a table (each audit size run 3 times, median shown).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
