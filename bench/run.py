@@ -232,9 +232,14 @@ def _child_figures(path: Path, sample: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def total_s(run: dict) -> float:
+    """A run's total time: the audit and the writing of its files."""
+    return run["audit"] + run["write"]
+
+
 def median_run(runs: list[dict]) -> dict:
-    """The run whose total (audit + write) is the median (the lower middle one of an even count)."""
-    ranked = sorted(runs, key=lambda r: r["audit"] + r["write"])
+    """The run whose total is the median (the lower middle one of an even count)."""
+    ranked = sorted(runs, key=total_s)
     return ranked[(len(ranked) - 1) // 2]
 
 
@@ -244,9 +249,9 @@ def bench_audit(sizes: list[int], repeat: int = 3) -> None:
         path, _ = world(residents)
         runs = [_child_figures(path, sample=False) for _ in range(repeat)]
         r = median_run(runs)
-        totals = [x["audit"] + x["write"] for x in runs]
+        totals = [total_s(x) for x in runs]
         memory = _child_figures(path, sample=True)
-        total = r["audit"] + r["write"]
+        total = total_s(r)
         compare_s = r["timings"].get("compare", float("nan"))
         rows.append({"residents": f"{r['residents']:,}", "linked records": f"{r['records']:,}",
                      "audit s": f"{r['audit']:.1f}", "write s": f"{r['write']:.1f}", "total s": f"{total:.1f}",
